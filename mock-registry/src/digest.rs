@@ -12,6 +12,7 @@ use std::str::FromStr;
 pub struct Digest(String);
 
 impl Digest {
+    // ANCHOR: digest_of
     /// The digest of `bytes`.
     pub fn of(bytes: &[u8]) -> Digest {
         Digest::from_hasher(Sha256::new_with_prefix(bytes))
@@ -21,6 +22,7 @@ impl Digest {
     pub fn from_hasher(hasher: Sha256) -> Digest {
         Digest(format!("sha256:{}", hex(&hasher.finalize())))
     }
+    // ANCHOR_END: digest_of
 
     /// The hex part, used as the file name in an OCI layout (`blobs/sha256/<hex>`).
     pub fn hex(&self) -> &str {

@@ -22,6 +22,7 @@ impl Blob {
     }
 }
 
+// ANCHOR: manifest
 /// A manifest or an index, byte for byte as it is served: its digest is over these bytes.
 #[derive(Clone, Debug)]
 pub struct Manifest {
@@ -40,6 +41,7 @@ impl Manifest {
         }
     }
 }
+// ANCHOR_END: manifest
 
 /// One tagged image with everything it refers to, ready to be seeded into a registry.
 #[derive(Clone, Debug)]
