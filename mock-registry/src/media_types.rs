@@ -2,8 +2,7 @@
 
 // ANCHOR: media_types
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-pub const DOCKER_MANIFEST_LIST: &str =
-    "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
@@ -16,7 +15,12 @@ pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 // ANCHOR_END: media_types
 
 /// The media types a manifest PUT may carry, and the only ones a manifest GET serves.
-pub const MANIFESTS: [&str; 4] = [DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_MANIFEST, OCI_INDEX];
+pub const MANIFESTS: [&str; 4] = [
+    DOCKER_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+    OCI_MANIFEST,
+    OCI_INDEX,
+];
 
 // ANCHOR: is_index
 /// Whether a manifest of this media type lists other manifests (an index).

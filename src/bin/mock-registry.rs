@@ -1,0 +1,5 @@
+//! `mock-registry serve`: the course's bundled registry, installed beside `dockerless`.
+
+fn main() -> std::process::ExitCode {
+    mock_registry::cli::main()
+}
