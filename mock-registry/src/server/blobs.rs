@@ -180,6 +180,9 @@ fn cut(content: BlobBody, after: u64) -> Body {
         Ok::<Bytes, std::io::Error>(bytes.slice(..after as usize))
     };
     let failure = stream::once(async {
+        // One pending poll lets the server flush what was sent, so the client
+        // really receives the first bytes before the connection drops.
+        tokio::task::yield_now().await;
         Err::<Bytes, std::io::Error>(std::io::Error::new(
             std::io::ErrorKind::ConnectionAborted,
             "injected fault: body cut short",

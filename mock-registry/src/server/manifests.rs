@@ -10,6 +10,8 @@ use crate::store::References;
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 /// The largest manifest accepted, as in the CNCF distribution registry.
@@ -105,15 +107,7 @@ async fn put(call: &Call<'_>, name: &str, reference: &str, body: Body) -> Reply 
             format!("manifest is larger than the limit of {MAX_MANIFEST_BYTES} bytes"),
         )
     };
-    let declared = call
-        .header(header::CONTENT_LENGTH)
-        .and_then(|l| l.parse::<usize>().ok());
-    if declared.is_some_and(|l| l > MAX_MANIFEST_BYTES) {
-        return Err(too_big());
-    }
-    let bytes = axum::body::to_bytes(body, MAX_MANIFEST_BYTES)
-        .await
-        .map_err(|_| too_big())?;
+    let bytes = read_limited(body).await.ok_or_else(too_big)?;
     let manifest = Manifest::new(&media_type, bytes);
     if let Ok(digest) = reference.parse::<Digest>()
         && digest != manifest.digest
@@ -141,6 +135,26 @@ async fn put(call: &Call<'_>, name: &str, reference: &str, body: Body) -> Reply 
     );
     set(headers, "Docker-Content-Digest", manifest.digest.as_str());
     Ok(response)
+}
+
+/// Reads a manifest body, or `None` when it is over the limit. The rest of an
+/// oversized body is read and dropped (up to a bound) so that the client,
+/// still sending, gets the 413 rather than a broken pipe.
+async fn read_limited(body: Body) -> Option<Bytes> {
+    const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+    let mut stream = body.into_data_stream();
+    let mut bytes = Vec::new();
+    let mut seen = 0;
+    while let Some(Ok(chunk)) = stream.next().await {
+        seen += chunk.len();
+        if seen > DRAIN_LIMIT {
+            break;
+        }
+        if seen <= MAX_MANIFEST_BYTES {
+            bytes.extend_from_slice(&chunk);
+        }
+    }
+    (seen <= MAX_MANIFEST_BYTES).then(|| Bytes::from(bytes))
 }
 
 /// A manifest must be JSON, agree with its Content-Type, and refer only to

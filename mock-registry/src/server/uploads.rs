@@ -172,14 +172,12 @@ fn check_chunk(call: &Call, name: &str, id: &str, len: u64) -> Result<(), ApiErr
             .next()
             .and_then(|s| s.trim().parse::<u64>().ok());
         if start != Some(len) {
-            let mut error = ApiError::new(
+            return Err(ApiError::new(
                 Code::RangeInvalid,
                 format!("chunk {range:?} does not start at byte {len}, where the upload stands"),
             )
             .header(header::RANGE, range_value(len))
-            .header(header::LOCATION, location(call, name, id));
-            error.headers.push((header::CONTENT_LENGTH, "0".into()));
-            return Err(error);
+            .header(header::LOCATION, location(call, name, id)));
         }
     }
     let min = call.app.settings().chunk_min_length;
