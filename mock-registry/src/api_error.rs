@@ -71,7 +71,8 @@ impl Code {
 pub struct ApiError {
     pub code: Code,
     pub message: String,
-    pub detail: Value,
+    /// Boxed: it is rare, and keeps `Result<Response, ApiError>` small.
+    pub detail: Option<Box<Value>>,
     pub status: StatusCode,
     /// Extra headers, such as `WWW-Authenticate` on a 401 or `Retry-After` on a 429.
     pub headers: Vec<(header::HeaderName, String)>,
@@ -82,14 +83,14 @@ impl ApiError {
         ApiError {
             code,
             message: message.into(),
-            detail: Value::Null,
+            detail: None,
             status: code.status(),
             headers: Vec::new(),
         }
     }
 
     pub fn detail(mut self, detail: Value) -> ApiError {
-        self.detail = detail;
+        self.detail = Some(Box::new(detail));
         self
     }
 
@@ -114,7 +115,7 @@ impl IntoResponse for ApiError {
             "errors": [{
                 "code": self.code.as_str(),
                 "message": self.message,
-                "detail": self.detail,
+                "detail": self.detail.map_or(Value::Null, |d| *d),
             }]
         });
         let mut response = (self.status, body.to_string()).into_response();

@@ -47,7 +47,7 @@ fn get(call: &Call, name: &str, reference: &str) -> Reply {
         )
         .detail(json!({ "Name": name, "Reference": reference }))
     })?;
-    if !accepts(call.header(header::ACCEPT), &manifest.media_type) {
+    if !accepts(&call.headers, &manifest.media_type) {
         // Docker Hub's answer to a client that cannot read what is stored.
         return Err(ApiError::new(
             Code::ManifestUnknown,
@@ -70,15 +70,19 @@ fn get(call: &Call, name: &str, reference: &str) -> Reply {
     Ok(response)
 }
 
-/// Whether an `Accept` header admits a media type. No header admits anything.
-fn accepts(accept: Option<&str>, media_type: &str) -> bool {
-    let Some(accept) = accept else {
+/// Whether the `Accept` headers admit a media type. Clients may send one header
+/// with a list or one header per type (containers/image does); no header admits
+/// anything.
+fn accepts(headers: &axum::http::HeaderMap, media_type: &str) -> bool {
+    let mut values = headers.get_all(header::ACCEPT).iter().peekable();
+    if values.peek().is_none() {
         return true;
-    };
-    accept.split(',').any(|entry| {
-        let entry = entry.split(';').next().unwrap_or("").trim();
-        entry == media_type || entry == "*/*"
-    })
+    }
+    values
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|entry| entry.split(';').next().unwrap_or("").trim())
+        .any(|entry| entry == media_type || entry == "*/*")
 }
 
 fn set(headers: &mut axum::http::HeaderMap, name: impl header::IntoHeaderName, value: &str) {

@@ -1,0 +1,137 @@
+//! What the interop tests share: finding the real peers (skopeo, umoci, ...)
+//! and running `mock-registry serve` as a child process.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+/// The Debian package that brings each peer.
+const PACKAGES: [(&str, &str); 4] = [
+    ("skopeo", "skopeo"),
+    ("umoci", "umoci"),
+    ("docker-registry", "docker-registry"),
+    ("busybox", "busybox-static"),
+];
+
+/// Finds a peer tool on PATH. When it is missing the test is skipped, unless
+/// `DOCKER_INTERNALS_REQUIRE_PEERS=1` (set by `cargo xtask ci`), where a
+/// missing peer is a failure: CI must never pass by skipping.
+pub fn peer(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|path| path.is_file())
+    });
+    if found.is_none() {
+        let package = PACKAGES
+            .iter()
+            .find(|(tool, _)| *tool == name)
+            .map_or(name, |(_, package)| package);
+        let reason = format!("needs {name}: apt-get install {package} (or cargo xtask setup)");
+        if std::env::var("DOCKER_INTERNALS_REQUIRE_PEERS").as_deref() == Ok("1") {
+            panic!("{reason}");
+        }
+        workshop::skip(&reason);
+    }
+    found
+}
+
+/// `mock-registry serve` running as a child process; killed when dropped.
+pub struct Served {
+    child: Child,
+    /// `127.0.0.1:PORT`
+    pub host: String,
+}
+
+impl Served {
+    /// Starts `mock-registry serve --addr 127.0.0.1:0 ARGS...` and waits for the
+    /// line that tells the address it listens on.
+    pub fn start(args: &[&str]) -> Served {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mock-registry"))
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("mock-registry starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout);
+        let mut first = String::new();
+        lines
+            .read_line(&mut first)
+            .expect("mock-registry prints where it listens");
+        // Keep reading what it prints, so it never writes into a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
+        let url = first
+            .trim()
+            .strip_prefix("mock-registry: serving ")
+            .unwrap_or_else(|| panic!("unexpected first line from mock-registry: {first:?}"));
+        Served {
+            host: url.trim_start_matches("http://").to_string(),
+            child,
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// skopeo with a policy that accepts unsigned images (the default policy file
+/// may be missing or strict on a test machine).
+pub struct Skopeo {
+    binary: PathBuf,
+    policy: tempfile::NamedTempFile,
+}
+
+impl Skopeo {
+    pub fn find() -> Option<Skopeo> {
+        let binary = peer("skopeo")?;
+        let policy = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            policy.path(),
+            r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
+        )
+        .unwrap();
+        Some(Skopeo { binary, policy })
+    }
+
+    /// Runs `skopeo --policy P ARGS...` and returns its output, successful or not.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(&self.binary)
+            .arg("--policy")
+            .arg(self.policy.path())
+            .args(args)
+            .env(
+                "REGISTRY_AUTH_FILE",
+                self.policy.path().with_extension("auth.json"),
+            )
+            .output()
+            .expect("skopeo runs")
+    }
+
+    /// Runs skopeo and fails the test, with skopeo's own words, if it fails.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "skopeo {} failed:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+}
+
+/// Digests of every blob file in an OCI layout, sorted.
+pub fn layout_blobs(dir: &Path) -> Vec<String> {
+    let mut blobs: Vec<String> = std::fs::read_dir(dir.join("blobs/sha256"))
+        .unwrap()
+        .map(|entry| format!("sha256:{}", entry.unwrap().file_name().to_string_lossy()))
+        .collect();
+    blobs.sort();
+    blobs
+}
