@@ -130,7 +130,7 @@ fn run(serve: Serve) -> Result<(), crate::Error> {
 }
 
 /// Blocks until SIGINT or SIGTERM.
-fn wait_for_signal() -> std::io::Result<()> {
+pub fn wait_for_signal() -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
