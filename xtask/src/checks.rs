@@ -1,0 +1,65 @@
+//! Running a step's checks.
+
+use std::io::Read;
+use std::process::Stdio;
+
+use anyhow::{Context, Result};
+
+use crate::Course;
+use crate::libtest::{self, Report};
+use crate::steps::Step;
+
+/// Options for a test run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// libtest's `--test-threads`; its default (one per core) when `None`.
+    pub test_threads: Option<usize>,
+}
+
+/// Builds `step` and runs its checks: `cargo test -p <package> --tests
+/// --no-fail-fast -- --show-output`.
+///
+/// `--tests` runs the unit and integration tests but not the doc-tests:
+/// examples in documentation show how to call an API, they do not check the
+/// learner's code, and a doc-test that passes on the stubs would make
+/// `check-exercises` fail for no good reason. (`cargo test --workspace` in
+/// `ci` still runs them, against the reference.)
+///
+/// Cargo's stderr (which says which test binary runs) and the tests' stdout
+/// go through one pipe, so the report can tell which file each test is in.
+pub fn run(course: &Course, step: &Step, options: RunOptions) -> Result<Report> {
+    let (mut reader, writer) = std::io::pipe().context("could not create a pipe")?;
+    let mut command = course.cargo();
+    command
+        .args([
+            "test",
+            "--color",
+            "never",
+            "--tests",
+            "--no-fail-fast",
+            "-p",
+            &step.package,
+        ])
+        .args(["--", "--color", "never", "--show-output"])
+        .stdin(Stdio::null())
+        .stdout(writer.try_clone()?)
+        .stderr(writer);
+    if let Some(threads) = options.test_threads {
+        command.arg(format!("--test-threads={threads}"));
+    }
+    let mut child = command.spawn().context("could not run cargo test")?;
+    // The command holds the pipe's write ends; reading to the end needs them closed.
+    drop(command);
+    let mut output = Vec::new();
+    reader
+        .read_to_end(&mut output)
+        .context("could not read cargo test's output")?;
+    let status = child.wait().context("could not wait for cargo test")?;
+    let output = String::from_utf8_lossy(&output);
+    let mut report = libtest::parse(&output);
+    if !status.success() && report.ok() {
+        // Cargo failed before any test could fail: say what it said.
+        report.build_error = Some(output.trim().to_string());
+    }
+    Ok(report)
+}

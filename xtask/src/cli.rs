@@ -1,0 +1,137 @@
+//! The command line: one clap subcommand per command.
+//!
+//! To add a command, add a variant to [`Command`] (its doc comment is its
+//! help) and an arm to [`Command::run`]; the justfile then gets a recipe.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::checks::RunOptions;
+use crate::commands::{bench, book, check_exercises, ci, doctor, setup, solution, start, test};
+use crate::{Course, Verdict};
+
+/// The workshop runner of Docker Internals in Rust.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a step's checks (`test step-1`), or every step's with a progress overview
+    Test {
+        /// The step: step-1, step-01, 01 or 1; every step when left out
+        step: Option<String>,
+        /// How many tests run at once (libtest's default: one per core)
+        #[arg(long)]
+        test_threads: Option<usize>,
+    },
+    /// Turn a step's reference solution into exercises (`todo!()`s with instructions)
+    Start {
+        step: String,
+        /// Overwrite files that hold your changes
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show your code against the reference solution, region by region
+    Solution {
+        step: String,
+        /// Put the reference solution back
+        #[arg(long)]
+        restore: bool,
+    },
+    /// Prove every exercise honest: reference passes, stubs build, stubs fail every check
+    CheckExercises {
+        /// The course to check (default: this repository)
+        #[arg(long)]
+        root: Option<PathBuf>,
+    },
+    /// Check the toolchain, kernel features and peer tools, with a fix for each gap
+    Doctor,
+    /// Install what the test suite needs and is missing (apt packages as root, cargo tools)
+    Setup,
+    /// Check the book's code includes, then build it (or serve it)
+    Book {
+        /// `serve` to preview while writing
+        action: Option<BookAction>,
+        /// Build into target/book-check instead of book/book (what CI runs)
+        #[arg(long, conflicts_with = "action")]
+        check: bool,
+    },
+    /// Run the benchmarks the steps declare
+    Bench,
+    /// The whole suite: setup, fmt, clippy, tests, check-exercises, book
+    Ci,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BookAction {
+    Serve,
+}
+
+impl Command {
+    /// Runs the command on `course`, reporting to `out`.
+    pub fn run(self, course: &Course, out: &mut dyn Write) -> Result<Verdict> {
+        match self {
+            Command::Test { step, test_threads } => {
+                test::run(course, step.as_deref(), RunOptions { test_threads }, out)
+            }
+            Command::Start { step, force } => start::run(course, &step, force, out),
+            Command::Solution { step, restore } => solution::run(course, &step, restore, out),
+            Command::CheckExercises { root } => match root {
+                Some(root) => check_exercises::run(&course.at(root), out),
+                None => check_exercises::run(course, out),
+            },
+            Command::Doctor => doctor::run(course, out),
+            Command::Setup => setup::run(course, out),
+            Command::Book { action, check } => {
+                let mode = match (action, check) {
+                    (Some(BookAction::Serve), _) => book::Mode::Serve,
+                    (None, true) => book::Mode::Check,
+                    (None, false) => book::Mode::Build,
+                };
+                book::run(course, mode, out)
+            }
+            Command::Bench => bench::run(course, out),
+            Command::Ci => ci::run(course, out),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn steps_and_flags_parse() {
+        let cli = Cli::parse_from(["xtask", "start", "step-1", "--force"]);
+        assert!(matches!(cli.command, Command::Start { step, force: true } if step == "step-1"));
+        let cli = Cli::parse_from(["xtask", "book", "--check"]);
+        assert!(matches!(
+            cli.command,
+            Command::Book {
+                action: None,
+                check: true
+            }
+        ));
+        let cli = Cli::parse_from(["xtask", "test"]);
+        assert!(matches!(
+            cli.command,
+            Command::Test {
+                step: None,
+                test_threads: None
+            }
+        ));
+    }
+}

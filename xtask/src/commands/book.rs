@@ -1,0 +1,208 @@
+//! `book [serve] [--check]`: check the book's includes, then build or serve it.
+//!
+//! The book includes code from the crates with mdbook's
+//! `{{#include path:anchor}}` and `{{#rustdoc_include path:anchor}}`, never
+//! pasted copies. mdbook itself only warns about a missing anchor and then
+//! includes nothing, so this command checks first that every included file
+//! exists and holds its `ANCHOR: name` and `ANCHOR_END: name` lines, and
+//! that every step's chapter exists.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{Course, Verdict, files};
+
+/// What to do once the includes check out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `mdbook build book`, into `book/book`.
+    Build,
+    /// `mdbook serve book`, for writing.
+    Serve,
+    /// Build into `target/book-check`, leaving `book/book` alone: CI's proof
+    /// that the book builds.
+    Check,
+}
+
+pub fn run(course: &Course, mode: Mode, out: &mut dyn Write) -> Result<Verdict> {
+    let book = course.root().join("book");
+    if !book.join("book.toml").is_file() {
+        bail!(
+            "there is no book yet: {} is missing",
+            book.join("book.toml").display()
+        );
+    }
+    let mut problems = check_includes(course.root(), &book.join("src"))?;
+    for step in course.steps()? {
+        if !book.join("src").join(&step.chapter).is_file() {
+            problems.push(format!(
+                "{}: {}'s chapter {} does not exist",
+                step.dir
+                    .join("Cargo.toml")
+                    .strip_prefix(course.root())
+                    .unwrap_or(&step.dir)
+                    .display(),
+                step.label(),
+                step.chapter_path()
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        for problem in &problems {
+            writeln!(out, "{problem}")?;
+        }
+        writeln!(
+            out,
+            "book: {} problem(s); mdbook was not run.",
+            problems.len()
+        )?;
+        return Ok(Verdict::Fail);
+    }
+    writeln!(out, "book: every include resolves.")?;
+    out.flush()?;
+    let mut mdbook = Command::new("mdbook");
+    mdbook.current_dir(course.root());
+    match mode {
+        Mode::Build => mdbook.args(["build", "book"]),
+        Mode::Serve => mdbook.args(["serve", "book"]),
+        Mode::Check => mdbook
+            .args(["build", "book", "--dest-dir"])
+            .arg(course.root().join("target/book-check")),
+    };
+    let status = mdbook
+        .status()
+        .context("could not run mdbook (install it with `just setup`)")?;
+    Ok(Verdict::from_ok(status.success()))
+}
+
+/// Every include in the Markdown files under `src` whose file or anchor is
+/// missing, as `chapter:line: include: problem`, paths from `root`.
+pub fn check_includes(root: &Path, src: &Path) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    for chapter in files::with_extension(src, "md")? {
+        let text = fs::read_to_string(&chapter)
+            .with_context(|| format!("could not read {}", chapter.display()))?;
+        let shown = chapter
+            .strip_prefix(root)
+            .unwrap_or(&chapter)
+            .display()
+            .to_string();
+        for (index, line) in text.lines().enumerate() {
+            for include in includes(line) {
+                if let Err(problem) = resolve(root, chapter.parent().unwrap_or(src), include) {
+                    problems.push(format!(
+                        "{shown}:{}: {{{{#{include}}}}}: {problem}",
+                        index + 1
+                    ));
+                }
+            }
+        }
+    }
+    Ok(problems)
+}
+
+/// The `include path:anchor` texts of one line's `{{#include ...}}` and
+/// `{{#rustdoc_include ...}}`, skipping escaped ones (`\{{#include ...}}`).
+fn includes(line: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut rest = line;
+    while let Some(start) = rest.find("{{#") {
+        let escaped = rest[..start].ends_with('\\');
+        let after = &rest[start + 3..];
+        let Some(end) = after.find("}}") else { break };
+        let body = after[..end].trim();
+        if !escaped && (body.starts_with("include ") || body.starts_with("rustdoc_include ")) {
+            found.push(body);
+        }
+        rest = &after[end + 2..];
+    }
+    found
+}
+
+/// Checks one include, relative to the chapter's directory `dir`.
+fn resolve(root: &Path, dir: &Path, include: &str) -> Result<(), String> {
+    let argument = include.split_once(' ').map(|(_, a)| a.trim()).unwrap_or("");
+    let (path, selector) = match argument.split_once(':') {
+        Some((path, selector)) => (path, Some(selector)),
+        None => (argument, None),
+    };
+    let file = dir.join(path);
+    let shown = file.canonicalize().ok();
+    let shown = shown
+        .as_deref()
+        .and_then(|p| p.strip_prefix(root.canonicalize().ok()?).ok())
+        .unwrap_or(Path::new(path));
+    let text =
+        fs::read_to_string(&file).map_err(|_| format!("{} does not exist", shown.display()))?;
+    // A line range (`10`, `10:20`, `:20`) needs no anchor.
+    let Some(anchor) = selector.filter(|s| !s.chars().all(|c| c.is_ascii_digit() || c == ':'))
+    else {
+        return Ok(());
+    };
+    for marker in ["ANCHOR", "ANCHOR_END"] {
+        if !has_marker(&text, marker, anchor) {
+            return Err(format!("no `{marker}: {anchor}` in {}", shown.display()));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `text` has a `MARKER: anchor` line, as mdbook matches it.
+fn has_marker(text: &str, marker: &str, anchor: &str) -> bool {
+    let needle = format!("{marker}:");
+    text.lines().any(|line| {
+        line.find(&needle)
+            .map(|at| &line[at + needle.len()..])
+            .and_then(|rest| rest.split_whitespace().next())
+            .is_some_and(|name| name == anchor)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn includes_are_found_and_escaped_ones_skipped() {
+        let line = r"see {{#include ../a.rs:x}} and \{{#include b.rs}} and {{#rustdoc_include c.rs:1:5}} {{#title T}}";
+        assert_eq!(
+            includes(line),
+            ["include ../a.rs:x", "rustdoc_include c.rs:1:5"]
+        );
+    }
+
+    #[test]
+    fn missing_files_and_anchors_are_named_with_chapter_and_line() {
+        let root = tempfile::tempdir().unwrap();
+        let src = root.path().join("book/src");
+        fs::create_dir_all(&src).unwrap();
+        fs::create_dir_all(root.path().join("code")).unwrap();
+        fs::write(
+            root.path().join("code/lib.rs"),
+            "// ANCHOR: parse\nfn parse() {}\n// ANCHOR_END: parse\n// ANCHOR: half\n",
+        )
+        .unwrap();
+        fs::write(
+            src.join("chapter.md"),
+            "# Chapter\n\
+             {{#include ../../code/lib.rs:parse}}\n\
+             {{#include ../../code/lib.rs:2:3}}\n\
+             {{#rustdoc_include ../../code/lib.rs:half}}\n\
+             {{#include ../../code/gone.rs:parse}}\n\
+             {{#include ../../code/lib.rs:parser}}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            check_includes(root.path(), &src).unwrap(),
+            [
+                "book/src/chapter.md:4: {{#rustdoc_include ../../code/lib.rs:half}}: no `ANCHOR_END: half` in code/lib.rs",
+                "book/src/chapter.md:5: {{#include ../../code/gone.rs:parse}}: ../../code/gone.rs does not exist",
+                "book/src/chapter.md:6: {{#include ../../code/lib.rs:parser}}: no `ANCHOR: parser` in code/lib.rs",
+            ]
+        );
+    }
+}

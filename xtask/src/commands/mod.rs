@@ -1,0 +1,11 @@
+//! One module per command of `cargo xtask`.
+
+pub mod bench;
+pub mod book;
+pub mod check_exercises;
+pub mod ci;
+pub mod doctor;
+pub mod setup;
+pub mod solution;
+pub mod start;
+pub mod test;

@@ -1,0 +1,160 @@
+//! `cargo xtask demo`: the course's main job, offline.
+//!
+//! It starts the bundled registry with the fixture images and Docker Hub's
+//! token flow switched on, then does by hand, one HTTP request at a time,
+//! what `docker pull` does: ping, get a token, read the manifest, the config
+//! and a layer, and check every digest. It ends by showing the registry's
+//! own log of those requests and where the course begins. With `--serve` the
+//! registry then stays up for the learner's own experiments.
+
+use crate::Verdict;
+use crate::course::Course;
+use anyhow::{Context, Result, bail};
+use flate2::read::GzDecoder;
+use mock_registry::media_types::MANIFESTS;
+use mock_registry::{Auth, Digest, MockRegistry};
+use reqwest::blocking::Client;
+use serde_json::Value;
+use std::io::Write;
+
+/// The user the demo registry accepts for pushes (pulls are anonymous).
+const USER: (&str, &str) = ("learner", "secret");
+/// The image the walk-through pulls.
+const REPOSITORY: &str = "library/hello";
+const TAG: &str = "latest";
+
+pub fn demo(course: &Course, out: &mut dyn Write, serve: Option<std::net::SocketAddr>) -> Result<Verdict> {
+    let mut builder = MockRegistry::builder()
+        .fixtures(true)
+        .auth(Auth::token(USER.0, USER.1));
+    if let Some(addr) = serve {
+        builder = builder.addr(addr);
+    }
+    let registry = builder.start().context("starting the bundled registry")?;
+    let base = registry.url();
+    let client = Client::new();
+
+    writeln!(out, "The bundled registry is up at {base}, holding:")?;
+    for reference in registry.references() {
+        writeln!(out, "  {}/{reference}", registry.host())?;
+    }
+    writeln!(out, "\nA pull of {REPOSITORY}:{TAG}, one request at a time (book: \"What a container is made of\"):\n")?;
+
+    let ping = client.get(format!("{base}/v2/")).send()?;
+    let challenge = header(&ping, "WWW-Authenticate")?;
+    writeln!(out, "1. GET /v2/ -> {}: the registry wants a token", ping.status().as_u16())?;
+    writeln!(out, "   WWW-Authenticate: {challenge}")?;
+
+    let scope = format!("repository:{REPOSITORY}:pull");
+    let answer: Value = client
+        .get(format!("{base}/token"))
+        .query(&[("service", "mock-registry"), ("scope", scope.as_str())])
+        .send()?
+        .error_for_status()?
+        .json()?;
+    let token = answer["token"].as_str().context("the realm sent no token")?.to_string();
+    writeln!(out, "2. GET /token?scope={scope} -> an anonymous pull token, valid {}s", answer["expires_in"])?;
+
+    let response = client
+        .get(format!("{base}/v2/{REPOSITORY}/manifests/{TAG}"))
+        .header("Accept", MANIFESTS.join(", "))
+        .bearer_auth(&token)
+        .send()?
+        .error_for_status()?;
+    let media_type = header(&response, "Content-Type")?;
+    let claimed = header(&response, "Docker-Content-Digest")?;
+    let manifest_bytes = response.bytes()?;
+    let digest = Digest::of(&manifest_bytes);
+    if digest.as_str() != claimed {
+        bail!("the manifest's digest is {digest}, but the registry said {claimed}");
+    }
+    let manifest: Value = serde_json::from_slice(&manifest_bytes)?;
+    writeln!(out, "3. GET /v2/{REPOSITORY}/manifests/{TAG} -> {media_type}")?;
+    writeln!(out, "   {} bytes, digest {digest} (checked)", manifest_bytes.len())?;
+
+    let config_digest = manifest["config"]["digest"].as_str().context("manifest has no config")?;
+    let config: Value = serde_json::from_slice(&blob(&client, &base, &token, config_digest)?)?;
+    writeln!(out, "4. GET the config blob {} (checked)", short(config_digest))?;
+    writeln!(
+        out,
+        "   platform {}/{}, command {}, env {}",
+        config["os"].as_str().unwrap_or("?"),
+        config["architecture"].as_str().unwrap_or("?"),
+        config["config"]["Cmd"],
+        config["config"]["Env"]
+    )?;
+
+    for layer in manifest["layers"].as_array().into_iter().flatten() {
+        let layer_digest = layer["digest"].as_str().context("layer without digest")?;
+        let bytes = blob(&client, &base, &token, layer_digest)?;
+        writeln!(out, "5. GET the layer blob {} ({} bytes, checked); it is a gzipped tar:", short(layer_digest), bytes.len())?;
+        let mut archive = tar::Archive::new(GzDecoder::new(&bytes[..]));
+        for entry in archive.entries()? {
+            let entry = entry?;
+            let path = entry.path()?.display().to_string();
+            let header = entry.header();
+            let link = entry
+                .link_name()?
+                .map(|target| format!(" -> {}", target.display()))
+                .unwrap_or_default();
+            writeln!(out, "   {:o} {:>5} {path}{link}", header.mode()? & 0o7777, header.size()?)?;
+        }
+    }
+
+    writeln!(out, "\nThe registry's log of the same requests:")?;
+    for line in registry.take_request_lines() {
+        writeln!(out, "  {line}")?;
+    }
+
+    writeln!(out, "\nWhere the course begins:")?;
+    let steps = course.steps()?;
+    match steps.first() {
+        Some(first) => {
+            writeln!(out, "  step {:02}: {} ({})", first.number, first.title, first.chapter_path())?;
+            writeln!(out, "  just start step-{:02}   # turn its exercises into todo!()s", first.number)?;
+            writeln!(out, "  just test step-{:02}    # run its checks", first.number)?;
+        }
+        None => {
+            writeln!(out, "  read the book: just book serve (book/src/introduction.md),")?;
+            writeln!(out, "  then step 01, the registry client, which repeats the requests above in Rust.")?;
+        }
+    }
+
+    if serve.is_some() {
+        writeln!(out, "\nServing until Ctrl-C. Try:")?;
+        writeln!(out, "  skopeo inspect --tls-verify=false docker://{}/{REPOSITORY}:{TAG}", registry.host())?;
+        writeln!(out, "  curl -si {base}/v2/")?;
+        writeln!(out, "  (push as {}:{})", USER.0, USER.1)?;
+        out.flush()?;
+        mock_registry::cli::wait_for_signal().context("waiting for Ctrl-C")?;
+    }
+    Ok(Verdict::Pass)
+}
+
+fn header(response: &reqwest::blocking::Response, name: &str) -> Result<String> {
+    Ok(response
+        .headers()
+        .get(name)
+        .with_context(|| format!("the registry's answer has no {name} header"))?
+        .to_str()?
+        .to_string())
+}
+
+/// Fetches a blob and checks that its bytes match the digest that names it.
+fn blob(client: &Client, base: &str, token: &str, digest: &str) -> Result<bytes::Bytes> {
+    let bytes = client
+        .get(format!("{base}/v2/{REPOSITORY}/blobs/{digest}"))
+        .bearer_auth(token)
+        .send()?
+        .error_for_status()?
+        .bytes()?;
+    let actual = Digest::of(&bytes);
+    if actual.as_str() != digest {
+        bail!("blob {digest} arrived with digest {actual}");
+    }
+    Ok(bytes)
+}
+
+fn short(digest: &str) -> &str {
+    &digest[..digest.len().min(19)]
+}

@@ -1,0 +1,373 @@
+//! Exercise regions: the parts of a step's reference solution a learner
+//! writes.
+//!
+//! A region is the tail of a function body, between a marker line and an
+//! end line, in any `src/**/*.rs` file of a step:
+//!
+//! ```text
+//! pub fn parse(s: &str) -> Result<Reference, Error> {
+//!     // EXERCISE(parse-reference): Split a reference into registry, repository and tag.
+//!     // Instructions for the learner: the `//` comment lines directly
+//!     // after the marker, as many as needed.
+//!     let reference = ...;          // the reference solution
+//!     Ok(reference)
+//!     // END EXERCISE
+//! }
+//! ```
+//!
+//! - The marker is `// EXERCISE(<id>): <summary>`. The id (lowercase
+//!   letters, digits and `-`) is unique within the step; the summary is one
+//!   line and ends up in the stub's `todo!()` message.
+//! - The instructions are the `//` lines right after the marker. The
+//!   solution starts at the first line that is not a `//` comment (a blank
+//!   line counts as solution) and runs up to `// END EXERCISE`.
+//! - [`stub`] replaces the solution with one line,
+//!   `todo!("step NN, exercise <id>: <summary>")`, at the marker's
+//!   indentation. It keeps the marker, the instructions and the end line, so
+//!   the stubbed file still holds the regions and the reference can be put
+//!   back region by region. `todo!()` has type `!`, so the stub compiles as
+//!   the tail of any function.
+//!
+//! Regions do not nest, every marker has its end line, and ids do not
+//! repeat; a [`RegionError`] names the file and line where that breaks.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+const MARKER: &str = "// EXERCISE";
+const END: &str = "// END EXERCISE";
+
+/// One exercise region of a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region {
+    pub id: String,
+    pub summary: String,
+    /// The marker's line, counting from 1.
+    pub line: usize,
+    /// The marker's indentation, which the stub line takes.
+    indent: String,
+    /// The marker's line ending, which the stub line takes.
+    newline: &'static str,
+    /// Byte range of the solution lines in the file's text.
+    pub body: Range<usize>,
+}
+
+impl Region {
+    /// The solution lines (or the stub line) of this region in `text`.
+    pub fn body<'a>(&self, text: &'a str) -> &'a str {
+        &text[self.body.clone()]
+    }
+
+    /// The line [`stub`] puts in place of the solution.
+    pub fn stub_line(&self, step: u32) -> String {
+        let summary = self
+            .summary
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('{', "{{")
+            .replace('}', "}}");
+        format!(
+            "{}todo!(\"step {step:02}, exercise {}: {summary}\"){}",
+            self.indent, self.id, self.newline
+        )
+    }
+
+    /// Whether this region of `text` holds a stub rather than a solution:
+    /// a single `todo!("step ...")` line.
+    pub fn is_stubbed(&self, text: &str) -> bool {
+        let body = self.body(text).trim();
+        body.starts_with("todo!(\"step ") && body.ends_with("\")") && !body.contains('\n')
+    }
+}
+
+/// A malformed region: the file, the line, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionError {
+    pub path: PathBuf,
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for RegionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.path.display(), self.line, self.message)
+    }
+}
+
+impl std::error::Error for RegionError {}
+
+/// The open region while parsing.
+struct Open {
+    region: Region,
+    /// Where the solution starts, once the instructions are over.
+    body_start: Option<usize>,
+}
+
+/// The regions of `text`, the contents of the file at `path` (used in
+/// errors only), in file order.
+pub fn parse(path: &Path, text: &str) -> Result<Vec<Region>, RegionError> {
+    let error = |line: usize, message: String| RegionError {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let mut regions: Vec<Region> = Vec::new();
+    let mut open: Option<Open> = None;
+    let mut offset = 0;
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        let number = index + 1;
+        let start = offset;
+        offset += line.len();
+        let trimmed = line.trim();
+        if trimmed == END {
+            let Some(Open { region, body_start }) = open.take() else {
+                return Err(error(
+                    number,
+                    format!("`{END}` without an `{MARKER}(id): ...` line before it"),
+                ));
+            };
+            let body = body_start.unwrap_or(start)..start;
+            if body.is_empty() {
+                return Err(error(
+                    region.line,
+                    format!(
+                        "exercise `{}` has no solution between its instructions and `{END}`",
+                        region.id
+                    ),
+                ));
+            }
+            regions.push(Region { body, ..region });
+        } else if is_marker(trimmed) {
+            if let Some(open) = &open {
+                return Err(error(
+                    number,
+                    format!(
+                        "an exercise starts inside exercise `{}` (line {}): regions do not nest; end that one with `{END}` first",
+                        open.region.id, open.region.line
+                    ),
+                ));
+            }
+            let (id, summary) = parse_marker(trimmed).map_err(|message| error(number, message))?;
+            if let Some(first) = regions.iter().find(|r| r.id == id) {
+                return Err(error(
+                    number,
+                    format!("exercise id `{id}` is already used at line {}", first.line),
+                ));
+            }
+            open = Some(Open {
+                region: Region {
+                    id,
+                    summary,
+                    line: number,
+                    indent: line[..line.len() - line.trim_start().len()].to_string(),
+                    newline: if line.ends_with("\r\n") { "\r\n" } else { "\n" },
+                    body: 0..0,
+                },
+                body_start: None,
+            });
+        } else if let Some(open) = &mut open
+            && open.body_start.is_none()
+            && !trimmed.starts_with("//")
+        {
+            open.body_start = Some(start);
+        }
+    }
+    match open {
+        Some(open) => Err(error(
+            open.region.line,
+            format!("exercise `{}` has no `{END}` line", open.region.id),
+        )),
+        None => Ok(regions),
+    }
+}
+
+/// Whether a (trimmed) line is meant as a marker: `// EXERCISE` followed by
+/// anything but more letters (so prose such as `// EXERCISES below` is not).
+fn is_marker(trimmed: &str) -> bool {
+    trimmed
+        .strip_prefix(MARKER)
+        .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_alphanumeric()))
+}
+
+/// The id and summary of `// EXERCISE(id): summary`.
+fn parse_marker(trimmed: &str) -> Result<(String, String), String> {
+    let usage = format!("expected `{MARKER}(id): summary`, found `{trimmed}`");
+    let rest = trimmed.strip_prefix(MARKER).unwrap_or(trimmed);
+    let Some((id, summary)) = rest
+        .strip_prefix('(')
+        .and_then(|rest| rest.split_once("):"))
+    else {
+        return Err(usage);
+    };
+    if id.is_empty()
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(format!(
+            "exercise id `{id}`: use lowercase letters, digits and `-`"
+        ));
+    }
+    let summary = summary.trim();
+    if summary.is_empty() {
+        return Err(format!(
+            "exercise `{id}` needs a one-line summary after the `:`"
+        ));
+    }
+    Ok((id.to_string(), summary.to_string()))
+}
+
+/// `text` with the body of each of its `regions` replaced by `body(region)`.
+pub fn replace_bodies(
+    text: &str,
+    regions: &[Region],
+    mut body: impl FnMut(&Region) -> String,
+) -> String {
+    let mut result = String::with_capacity(text.len());
+    let mut copied = 0;
+    for region in regions {
+        result.push_str(&text[copied..region.body.start]);
+        result.push_str(&body(region));
+        copied = region.body.end;
+    }
+    result.push_str(&text[copied..]);
+    result
+}
+
+/// `text` with every region's solution replaced by its stub line.
+pub fn stub(text: &str, regions: &[Region], step: u32) -> String {
+    replace_bodies(text, regions, |region| region.stub_line(step))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SOURCE: &str = "\
+pub fn add(a: i32, b: i32) -> i32 {
+    // EXERCISE(add): Add two numbers.
+    // Use the + operator.
+    a + b
+    // END EXERCISE
+}
+";
+
+    fn parse(text: &str) -> Result<Vec<Region>, RegionError> {
+        super::parse(Path::new("src/lib.rs"), text)
+    }
+
+    fn error(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_region_is_the_solution_after_the_instructions() {
+        let regions = parse(SOURCE).unwrap();
+        assert_eq!(regions.len(), 1);
+        assert_eq!(regions[0].id, "add");
+        assert_eq!(regions[0].summary, "Add two numbers.");
+        assert_eq!(regions[0].line, 2);
+        assert_eq!(regions[0].body(SOURCE), "    a + b\n");
+    }
+
+    #[test]
+    fn the_stub_keeps_markers_and_instructions() {
+        let regions = parse(SOURCE).unwrap();
+        let stubbed = stub(SOURCE, &regions, 3);
+        assert_eq!(
+            stubbed,
+            "\
+pub fn add(a: i32, b: i32) -> i32 {
+    // EXERCISE(add): Add two numbers.
+    // Use the + operator.
+    todo!(\"step 03, exercise add: Add two numbers.\")
+    // END EXERCISE
+}
+"
+        );
+        let again = parse(&stubbed).unwrap();
+        assert!(again[0].is_stubbed(&stubbed));
+        assert!(!regions[0].is_stubbed(SOURCE));
+        assert_eq!(
+            replace_bodies(&stubbed, &again, |_| regions[0].body(SOURCE).to_string()),
+            SOURCE
+        );
+    }
+
+    #[test]
+    fn summaries_are_escaped_for_the_todo_string() {
+        let text = "fn f() {\n// EXERCISE(f): Say \"hi\" {name} \\ bye.\n()\n// END EXERCISE\n}\n";
+        let regions = parse(text).unwrap();
+        assert_eq!(
+            regions[0].stub_line(1),
+            "todo!(\"step 01, exercise f: Say \\\"hi\\\" {{name}} \\\\ bye.\")\n"
+        );
+    }
+
+    #[test]
+    fn crlf_files_keep_their_line_endings() {
+        let text = SOURCE.replace('\n', "\r\n");
+        let regions = parse(&text).unwrap();
+        assert!(
+            stub(&text, &regions, 1)
+                .contains("todo!(\"step 01, exercise add: Add two numbers.\")\r\n")
+        );
+    }
+
+    #[test]
+    fn a_missing_end_is_reported_at_the_marker() {
+        assert_eq!(
+            error("fn f() {\n    // EXERCISE(f): Do it.\n    1\n}\n"),
+            "src/lib.rs:2: exercise `f` has no `// END EXERCISE` line"
+        );
+    }
+
+    #[test]
+    fn nested_regions_are_reported_where_the_inner_one_starts() {
+        let text =
+            "// EXERCISE(a): A.\nx\n// EXERCISE(b): B.\ny\n// END EXERCISE\n// END EXERCISE\n";
+        assert_eq!(
+            error(text),
+            "src/lib.rs:3: an exercise starts inside exercise `a` (line 1): regions do not nest; end that one with `// END EXERCISE` first"
+        );
+    }
+
+    #[test]
+    fn duplicate_ids_are_reported_at_the_second_one() {
+        let text = "// EXERCISE(a): A.\nx\n// END EXERCISE\n// EXERCISE(a): A again.\ny\n// END EXERCISE\n";
+        assert_eq!(
+            error(text),
+            "src/lib.rs:4: exercise id `a` is already used at line 1"
+        );
+    }
+
+    #[test]
+    fn stray_ends_and_malformed_markers_are_reported() {
+        assert_eq!(
+            error("x\n  // END EXERCISE\n"),
+            "src/lib.rs:2: `// END EXERCISE` without an `// EXERCISE(id): ...` line before it"
+        );
+        assert_eq!(
+            error("// EXERCISE: no id\n"),
+            "src/lib.rs:1: expected `// EXERCISE(id): summary`, found `// EXERCISE: no id`"
+        );
+        assert_eq!(
+            error("// EXERCISE(Big): B.\n"),
+            "src/lib.rs:1: exercise id `Big`: use lowercase letters, digits and `-`"
+        );
+        assert_eq!(
+            error("// EXERCISE(a):\n"),
+            "src/lib.rs:1: exercise `a` needs a one-line summary after the `:`"
+        );
+        assert_eq!(
+            error("// EXERCISE(a): A.\n// only instructions\n// END EXERCISE\n"),
+            "src/lib.rs:1: exercise `a` has no solution between its instructions and `// END EXERCISE`"
+        );
+    }
+
+    #[test]
+    fn prose_mentioning_exercises_is_not_a_marker() {
+        assert_eq!(parse("// EXERCISES are below.\n").unwrap(), []);
+    }
+}

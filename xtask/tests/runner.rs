@@ -1,0 +1,322 @@
+//! The runner's commands, run on the sample courses in `fixtures/`.
+//!
+//! Every test copies a course to a temporary directory and builds it with
+//! the cargo that runs the tests (`env!("CARGO")`) into a target directory
+//! of its own, so the nested builds never wait for the outer build's lock.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use tempfile::TempDir;
+use xtask::checks::RunOptions;
+use xtask::commands::{check_exercises, solution, start, test};
+use xtask::{Course, Verdict};
+
+/// A copy of a fixture course, removed when dropped.
+struct Sample {
+    _dir: TempDir,
+    course: Course,
+}
+
+impl Sample {
+    fn new(fixture: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("course");
+        copy_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(fixture),
+            &root,
+        );
+        let course = Course::new(&root)
+            .with_cargo(env!("CARGO"))
+            .with_target_dir(dir.path().join("target"));
+        Sample { _dir: dir, course }
+    }
+
+    /// A course whose `steps/` holds only a README.
+    fn empty() -> Self {
+        let sample = Sample::new("sample-course");
+        fs::remove_dir_all(sample.course.root().join("steps/01-sample")).unwrap();
+        sample
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.course.root().join(relative)
+    }
+
+    fn read(&self, relative: &str) -> String {
+        fs::read_to_string(self.path(relative)).unwrap()
+    }
+
+    fn start(&self, force: bool) -> (Verdict, String) {
+        capture(|out| start::run(&self.course, "step-1", force, out))
+    }
+
+    fn solution(&self, restore: bool) -> (Verdict, String) {
+        capture(|out| solution::run(&self.course, "1", restore, out))
+    }
+
+    fn test(&self, step: Option<&str>) -> (Verdict, String) {
+        capture(|out| {
+            test::run(
+                &self.course,
+                step,
+                RunOptions {
+                    test_threads: Some(1),
+                },
+                out,
+            )
+        })
+    }
+
+    fn check_exercises(&self) -> (Verdict, String) {
+        capture(|out| check_exercises::run(&self.course, out))
+    }
+}
+
+fn capture(
+    run: impl FnOnce(&mut dyn std::io::Write) -> anyhow::Result<Verdict>,
+) -> (Verdict, String) {
+    let mut out = Vec::new();
+    let verdict = run(&mut out).unwrap();
+    (verdict, String::from_utf8(out).unwrap())
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+const LIB: &str = "steps/01-sample/src/lib.rs";
+const WORDS: &str = "steps/01-sample/src/words.rs";
+
+#[test]
+fn the_fixture_keeps_the_workshop_skip_marker_exactly() {
+    let tests = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/sample-course/steps/01-sample/tests/sample.rs"),
+    )
+    .unwrap();
+    assert!(tests.contains(&format!(
+        "const SKIP_MARKER: &str = {:?};",
+        workshop::SKIP_MARKER
+    )));
+}
+
+#[test]
+fn start_stubs_every_region_and_saves_the_reference() {
+    let sample = Sample::new("sample-course");
+    let reference = sample.read(LIB);
+    let (verdict, output) = sample.start(false);
+    assert_eq!(verdict, Verdict::Pass);
+    insta::assert_snapshot!("start_output", output);
+    insta::assert_snapshot!("stubbed_lib_rs", sample.read(LIB));
+    insta::assert_snapshot!("stubbed_words_rs", sample.read(WORDS));
+    assert_eq!(
+        fs::read_to_string(sample.path(".workshop/reference/step-01-sample/src/lib.rs")).unwrap(),
+        reference
+    );
+}
+
+#[test]
+fn start_is_idempotent() {
+    let sample = Sample::new("sample-course");
+    let _ = sample.start(false);
+    let stubbed = sample.read(LIB);
+    let (verdict, output) = sample.start(false);
+    assert_eq!(verdict, Verdict::Pass);
+    assert!(
+        output.contains("  ready    src/lib.rs: parse-line, lookup (already started)"),
+        "{output}"
+    );
+    assert_eq!(sample.read(LIB), stubbed);
+}
+
+#[test]
+fn start_keeps_the_learners_changes_unless_forced() {
+    let sample = Sample::new("sample-course");
+    let _ = sample.start(false);
+    let stubbed = sample.read(WORDS);
+    let mine = stubbed.replace("    todo!(", "    let _mine = 1;\n    todo!(");
+    fs::write(sample.path(WORDS), &mine).unwrap();
+
+    let (verdict, output) = sample.start(false);
+    assert_eq!(verdict, Verdict::Fail);
+    assert!(
+        output.contains("keep     src/words.rs: it holds changes of yours"),
+        "{output}"
+    );
+    assert!(output.contains("just start step-1 --force"), "{output}");
+    assert_eq!(sample.read(WORDS), mine);
+
+    let (verdict, _) = sample.start(true);
+    assert_eq!(verdict, Verdict::Pass);
+    assert_eq!(sample.read(WORDS), stubbed);
+}
+
+#[test]
+fn solution_restore_puts_the_reference_back_byte_for_byte() {
+    let sample = Sample::new("sample-course");
+    let (lib, words) = (sample.read(LIB), sample.read(WORDS));
+    let _ = sample.start(false);
+    // The learner also changed code outside the regions; that stays.
+    let outside = sample
+        .read(LIB)
+        .replace("/// The value of", "/// My note.\n/// The value of");
+    fs::write(sample.path(LIB), &outside).unwrap();
+
+    let (verdict, output) = sample.solution(true);
+    assert_eq!(verdict, Verdict::Pass);
+    assert!(
+        output.contains("restored  src/words.rs: reverse-words"),
+        "{output}"
+    );
+    assert_eq!(sample.read(WORDS), words);
+    assert_eq!(
+        sample.read(LIB),
+        lib.replace("/// The value of", "/// My note.\n/// The value of")
+    );
+
+    // Restoring again changes nothing; starting again stubs again.
+    let (_, output) = sample.solution(true);
+    assert!(output.contains("same      src/words.rs"), "{output}");
+    let _ = sample.start(false);
+    let _ = sample.solution(true);
+    assert_eq!(sample.read(WORDS), words);
+}
+
+#[test]
+fn solution_shows_a_diff_per_region() {
+    let sample = Sample::new("sample-course");
+    let (_, output) = sample.solution(false);
+    assert!(output.contains("has not been started"), "{output}");
+    let _ = sample.start(false);
+    let (verdict, output) = sample.solution(false);
+    assert_eq!(verdict, Verdict::Pass);
+    insta::assert_snapshot!("solution_diff", output);
+}
+
+#[test]
+fn test_reports_each_check_on_the_reference() {
+    let sample = Sample::new("sample-course");
+    let (verdict, output) = sample.test(Some("step-01"));
+    assert_eq!(verdict, Verdict::Pass);
+    insta::assert_snapshot!("test_reference", output);
+    let progress = sample.read(".workshop/progress.json");
+    assert!(
+        progress.contains("\"step-01-sample\": {\n    \"passed\": 5,"),
+        "{progress}"
+    );
+}
+
+#[test]
+fn test_shows_the_first_failure_on_the_stubs() {
+    let sample = Sample::new("sample-course");
+    let _ = sample.start(false);
+    let (verdict, output) = sample.test(Some("1"));
+    assert_eq!(verdict, Verdict::Fail);
+    insta::assert_snapshot!("test_stubs", output);
+}
+
+#[test]
+fn test_shows_expected_got_and_the_book_section_of_a_wrong_answer() {
+    let sample = Sample::new("sample-course");
+    let wrong = sample.read(LIB).replace(
+        "Some((key.trim().to_string(), value.trim().to_string()))",
+        "Some((key.to_string(), value.to_string()))",
+    );
+    fs::write(sample.path(LIB), wrong).unwrap();
+    let (verdict, output) = sample.test(Some("step-1"));
+    assert_eq!(verdict, Verdict::Fail);
+    insta::assert_snapshot!("test_wrong_answer", output);
+}
+
+#[test]
+fn test_without_a_step_shows_the_overview() {
+    let sample = Sample::new("sample-course");
+    let (verdict, output) = sample.test(None);
+    assert_eq!(verdict, Verdict::Pass);
+    insta::assert_snapshot!("test_overview", output);
+}
+
+#[test]
+fn check_exercises_passes_an_honest_course() {
+    let sample = Sample::new("sample-course");
+    let (verdict, output) = sample.check_exercises();
+    insta::assert_snapshot!("check_exercises_sample", output);
+    assert_eq!(verdict, Verdict::Pass);
+    // The working tree is untouched.
+    assert!(!sample.read(LIB).contains("todo!("));
+}
+
+#[test]
+fn check_exercises_names_a_check_that_passes_on_the_stubs() {
+    let sample = Sample::new("bad-course");
+    let (verdict, output) = sample.check_exercises();
+    insta::assert_snapshot!("check_exercises_bad", output);
+    assert_eq!(verdict, Verdict::Fail);
+}
+
+#[test]
+fn malformed_regions_are_errors_naming_file_and_line() {
+    let sample = Sample::new("sample-course");
+    let broken = sample.read(WORDS).replace("    // END EXERCISE\n", "");
+    fs::write(sample.path(WORDS), broken).unwrap();
+    let error = start::run(&sample.course, "step-1", false, &mut Vec::new()).unwrap_err();
+    assert!(
+        error.to_string().ends_with(
+            "steps/01-sample/src/words.rs:3: exercise `reverse-words` has no `// END EXERCISE` line"
+        ),
+        "{error}"
+    );
+
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sample-course");
+    fs::copy(fixture.join(WORDS), sample.path(WORDS)).unwrap();
+    fs::write(
+        sample.path(LIB),
+        sample
+            .read(LIB)
+            .replace("EXERCISE(lookup)", "EXERCISE(reverse-words)"),
+    )
+    .unwrap();
+    let error = start::run(&sample.course, "step-1", false, &mut Vec::new()).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "steps/01-sample/src/words.rs:3: exercise id `reverse-words` is already used at steps/01-sample/src/lib.rs:16"
+    );
+}
+
+#[test]
+fn with_no_steps_every_command_says_so() {
+    let sample = Sample::empty();
+    let (verdict, output) = sample.test(None);
+    assert_eq!(
+        (verdict, output.as_str()),
+        (
+            Verdict::Pass,
+            "No steps yet: steps/ holds no step crates, so there is nothing to test.\n"
+        )
+    );
+    let (verdict, output) = sample.check_exercises();
+    assert_eq!(
+        (verdict, output.as_str()),
+        (
+            Verdict::Pass,
+            "No steps yet: there are no exercises to check.\n"
+        )
+    );
+    let error = start::run(&sample.course, "step-1", false, &mut Vec::new()).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "there is no step 01: the course has no steps yet"
+    );
+}
