@@ -1,0 +1,44 @@
+# Docker Internals in Rust: the learner's commands.
+#
+# Every recipe calls the workshop runner in xtask/, so `cargo xtask <command>`
+# does exactly the same without just. A step is named step-1, step-01, 01 or 1.
+
+# List the commands
+default:
+    @just --list --unsorted
+
+# Run a step's checks (`just test step-1`), or every step's with a progress overview (`just test`)
+test *args:
+    cargo xtask test {{args}}
+
+# Turn a step's solution into exercises: todo!()s with instructions (`just start step-1`; --force overwrites your changes)
+start step *flags:
+    cargo xtask start {{step}} {{flags}}
+
+# Compare your code with the reference, region by region (--restore puts the reference back)
+solution step *flags:
+    cargo xtask solution {{step}} {{flags}}
+
+# Prove every exercise honest: the reference passes, the stubs build, every check fails on the stubs
+check-exercises *flags:
+    cargo xtask check-exercises {{flags}}
+
+# Check the toolchain, kernel features and peer tools; prints the fix for each gap
+doctor:
+    cargo xtask doctor
+
+# Install what the test suite needs and is missing (apt packages need root)
+setup:
+    cargo xtask setup
+
+# Check the book's code includes, then build it (`just book serve` to preview)
+book *args:
+    cargo xtask book {{args}}
+
+# Run the benchmarks the steps declare
+bench:
+    cargo xtask bench
+
+# The whole suite, as CI runs it
+ci:
+    cargo xtask ci
