@@ -48,6 +48,17 @@ fn one(course: &Course, step: &Step, options: RunOptions, out: &mut dyn Write) -
         )?;
     }
     writeln!(out, "{}", summary(step, &report))?;
+    if step.needs_root
+        && report.skipped() > 0
+        && let Err(why) = workshop::privileges()
+    {
+        writeln!(
+            out,
+            "{} needs root or a user namespace ({why}); as root, `sudo just test {}` runs every check.",
+            step.label(),
+            step.arg()
+        )?;
+    }
     if let Some((check, panic)) = report.first_failure() {
         writeln!(out, "\nFirst failure: {}", check.name)?;
         for line in panic.message.lines() {
