@@ -1,0 +1,364 @@
+//! The registry client: every request goes through [`Client::send`], which
+//! adds credentials, answers auth challenges, follows redirects without
+//! leaking credentials, and retries what is worth retrying.
+
+use crate::challenge::{self, Challenge};
+use crate::credentials::Credentials;
+use crate::error::{Error, Result};
+use crate::reference::Reference;
+use crate::token::{self, Token};
+use reqwest::Method;
+use reqwest::blocking::Response;
+use reqwest::header::{AUTHORIZATION, HeaderMap, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How often and how patiently to retry 408, 429, 5xx and dropped connections.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// The first backoff; it doubles each time.
+    pub base_delay: Duration,
+    /// No wait is longer than this, whatever `Retry-After` says.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            attempts: 4,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+/// One exchange, for the `-v` log: `GET https://... -> 200`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exchange {
+    pub method: String,
+    pub url: String,
+    pub status: u16,
+}
+
+impl std::fmt::Display for Exchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} -> {}", self.method, self.url, self.status)
+    }
+}
+
+/// Something that wants to see each exchange (the `-v` flag, or a test).
+pub type Observer = Arc<dyn Fn(&Exchange) + Send + Sync>;
+
+/// How to talk to a registry.
+#[derive(Clone, Default)]
+pub struct ClientOptions {
+    /// Use `http://` even for a registry that is not on this machine (`--insecure`).
+    pub insecure: bool,
+    /// Credentials for this registry; see [`Credentials::lookup`].
+    pub credentials: Option<Credentials>,
+    pub retry: RetryPolicy,
+    pub observer: Option<Observer>,
+}
+
+/// A client for one registry.
+pub struct Client {
+    http: reqwest::blocking::Client,
+    /// `https://registry-1.docker.io` or `http://127.0.0.1:5000`
+    base: String,
+    registry: String,
+    credentials: Option<Credentials>,
+    /// Tokens by scope.
+    tokens: Mutex<HashMap<String, Token>>,
+    /// The registry asked for Basic credentials rather than tokens.
+    basic: Mutex<bool>,
+    retry: RetryPolicy,
+    observer: Option<Observer>,
+}
+
+/// What one attempt came to.
+enum Attempt {
+    Done(Response),
+    /// Authenticated just now: send again at once, without counting an attempt.
+    Again,
+    Retry { reason: String, wait: Option<Duration> },
+}
+
+impl Client {
+    pub fn new(reference: &Reference, options: ClientOptions) -> Result<Client> {
+        let scheme = if options.insecure || reference.is_loopback() {
+            "http"
+        } else {
+            "https"
+        };
+        let base = format!("{scheme}://{}", reference.api_host());
+        let http = reqwest::blocking::Client::builder()
+            // Redirects are followed by hand, to drop credentials on the way.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("dockerless/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(30))
+            .timeout(None)
+            .build()
+            .map_err(|source| Error::Http {
+                url: base.clone(),
+                source,
+            })?;
+        Ok(Client {
+            http,
+            base,
+            registry: reference.registry.clone(),
+            credentials: options.credentials,
+            tokens: Mutex::default(),
+            basic: Mutex::new(false),
+            retry: options.retry,
+            observer: options.observer,
+        })
+    }
+
+    /// `http://host:port` or `https://host`.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn observe(&self, method: &Method, url: &str, status: u16) {
+        if let Some(observer) = &self.observer {
+            observer(&Exchange {
+                method: method.to_string(),
+                url: url.to_string(),
+                status,
+            });
+        }
+    }
+
+    /// `GET /v2/`: is this a registry, and what does it want from us?
+    pub fn ping(&self) -> Result<()> {
+        let response = self.send(Method::GET, "/v2/", "", HeaderMap::new())?;
+        check_status(&Method::GET, response).map(drop)
+    }
+
+    /// Sends a request for `path` (or an absolute URL) that needs `scope`
+    /// (`repository:library/alpine:pull`; empty for `/v2/`), answering one auth
+    /// challenge and retrying transient failures. Non-2xx answers other than
+    /// those are returned for the caller to judge.
+    pub fn send(&self, method: Method, path: &str, scope: &str, headers: HeaderMap) -> Result<Response> {
+        let url = if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        let mut authenticated = false;
+        let mut attempt = 1;
+        loop {
+            let outcome = match self.send_following_redirects(&method, &url, scope, &headers) {
+                Ok(response) => self.judge(response, scope, &mut authenticated)?,
+                Err(Error::Http { source, .. }) if source.is_connect() || source.is_timeout() || source.is_request() => {
+                    Attempt::Retry {
+                        reason: source.to_string(),
+                        wait: None,
+                    }
+                }
+                Err(error) => return Err(error),
+            };
+            match outcome {
+                Attempt::Done(response) => return Ok(response),
+                Attempt::Again => {}
+                Attempt::Retry { reason, .. } if attempt >= self.retry.attempts => {
+                    return Err(Error::Retries {
+                        url,
+                        attempts: attempt,
+                        last: reason,
+                    });
+                }
+                Attempt::Retry { wait, .. } => {
+                    std::thread::sleep(self.backoff(attempt, wait));
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// Decides what a response means: done, authenticate and go again, or retry later.
+    fn judge(&self, response: Response, scope: &str, authenticated: &mut bool) -> Result<Attempt> {
+        let status = response.status().as_u16();
+        match status {
+            401 if !*authenticated => {
+                *authenticated = true;
+                self.authenticate(&response, scope)?;
+                Ok(Attempt::Again)
+            }
+            401 | 403 => {
+                let (code, message) = error_body(response);
+                Err(Error::Unauthorized {
+                    registry: self.registry.clone(),
+                    code,
+                    message,
+                    hint: self.login_hint(),
+                })
+            }
+            408 | 429 | 500..=599 => {
+                let wait = response
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                Ok(Attempt::Retry {
+                    reason: format!("{} answered {}", response.url(), response.status()),
+                    wait,
+                })
+            }
+            _ => Ok(Attempt::Done(response)),
+        }
+    }
+
+    /// `Retry-After` when the server named a wait, else exponential backoff; capped.
+    fn backoff(&self, attempt: u32, wait: Option<Duration>) -> Duration {
+        let exponential = self.retry.base_delay * 2u32.saturating_pow(attempt - 1);
+        wait.unwrap_or(exponential).min(self.retry.max_delay)
+    }
+
+    fn login_hint(&self) -> String {
+        match &self.credentials {
+            Some(c) => format!(
+                "user {:?} may not do this, or the password is wrong",
+                c.username
+            ),
+            None => "log in: set DOCKER_USERNAME and DOCKER_PASSWORD, or run docker login".into(),
+        }
+    }
+
+    /// Follows redirects by hand: credentials go only to the registry's own
+    /// origin, never to the host a blob is redirected to (a CDN, S3).
+    fn send_following_redirects(&self, method: &Method, url: &str, scope: &str, headers: &HeaderMap) -> Result<Response> {
+        let mut url = url.to_string();
+        for _ in 0..10 {
+            let mut request = self.http.request(method.clone(), &url).headers(headers.clone());
+            if same_origin(&url, &self.base)
+                && let Some(authorization) = self.authorization(scope)
+            {
+                request = request.header(AUTHORIZATION, authorization);
+            }
+            let response = request.send().map_err(|source| Error::Http {
+                url: url.clone(),
+                source,
+            })?;
+            self.observe(method, &url, response.status().as_u16());
+            if !response.status().is_redirection() {
+                return Ok(response);
+            }
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .ok_or_else(|| Error::Status {
+                    method: method.to_string(),
+                    url: url.clone(),
+                    status: response.status().as_u16(),
+                    code: None,
+                    message: Some("a redirect without a Location".into()),
+                })?;
+            url = response
+                .url()
+                .join(location)
+                .map_err(|e| Error::Status {
+                    method: method.to_string(),
+                    url: url.clone(),
+                    status: response.status().as_u16(),
+                    code: None,
+                    message: Some(format!("a redirect to an invalid Location {location:?}: {e}")),
+                })?
+                .to_string();
+        }
+        Err(Error::Status {
+            method: method.to_string(),
+            url,
+            status: 310,
+            code: None,
+            message: Some("too many redirects".into()),
+        })
+    }
+
+    /// The `Authorization` value for a request needing `scope`, if we have one.
+    fn authorization(&self, scope: &str) -> Option<String> {
+        if *self.basic.lock().unwrap() {
+            return self.credentials.as_ref().map(Credentials::basic_header);
+        }
+        let tokens = self.tokens.lock().unwrap();
+        let token = tokens.get(scope)?;
+        (token.expires > Instant::now()).then(|| format!("Bearer {}", token.value))
+    }
+
+    /// Answers a 401's challenge: a token for Bearer, credentials for Basic.
+    fn authenticate(&self, response: &Response, scope: &str) -> Result<()> {
+        let mut challenges: Vec<Challenge> = Vec::new();
+        for value in response.headers().get_all(WWW_AUTHENTICATE) {
+            let value = value.to_str().unwrap_or("");
+            challenges.extend(challenge::parse_challenges(value)?);
+        }
+        if let Some(bearer) = challenges.iter().find(|c| c.scheme == "bearer") {
+            let observe = |url: &str, status: u16| self.observe(&Method::GET, url, status);
+            let token = token::fetch_token(
+                &self.http,
+                bearer,
+                scope,
+                self.credentials.as_ref(),
+                &observe,
+            )?;
+            self.tokens.lock().unwrap().insert(scope.to_string(), token);
+            return Ok(());
+        }
+        if challenges.iter().any(|c| c.scheme == "basic") {
+            if self.credentials.is_none() {
+                return Err(Error::Unauthorized {
+                    registry: self.registry.clone(),
+                    code: None,
+                    message: Some("the registry asks for a user name and password".into()),
+                    hint: self.login_hint(),
+                });
+            }
+            *self.basic.lock().unwrap() = true;
+            return Ok(());
+        }
+        Err(Error::Unauthorized {
+            registry: self.registry.clone(),
+            code: None,
+            message: Some("401 without a challenge we know (Bearer or Basic)".into()),
+            hint: self.login_hint(),
+        })
+    }
+}
+
+/// Whether two URLs share scheme, host and port.
+fn same_origin(a: &str, b: &str) -> bool {
+    match (reqwest::Url::parse(a), reqwest::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
+}
+
+/// The `code` and `message` of a registry's JSON error body, if it sent one.
+pub fn error_body(response: Response) -> (Option<String>, Option<String>) {
+    let body: serde_json::Value = response.json().unwrap_or_default();
+    let first = &body["errors"][0];
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    (text(&first["code"]), text(&first["message"]))
+}
+
+/// Turns a non-2xx answer into an error that names the request.
+pub fn check_status(method: &Method, response: Response) -> Result<Response> {
+    if response.status().is_success() {
+        return Ok(response);
+    }
+    let url = response.url().to_string();
+    let status = response.status().as_u16();
+    let (code, message) = error_body(response);
+    Err(Error::Status {
+        method: method.to_string(),
+        url,
+        status,
+        code,
+        message,
+    })
+}

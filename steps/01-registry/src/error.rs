@@ -1,0 +1,91 @@
+//! The one error type of step 01. Every message names the input, says what is
+//! wrong and, where there is one, what to do about it.
+
+/// Anything that can go wrong talking to a registry.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid image reference {reference:?}: {reason}")]
+    Reference { reference: String, reason: String },
+
+    #[error("invalid platform {platform:?}: expected os/arch or os/arch/variant, such as linux/amd64 or linux/arm64/v8")]
+    Platform { platform: String },
+
+    #[error("cannot reach {url}: {source}")]
+    Http {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+
+    #[error("{method} {url} failed with {status}{}", detail(.code, .message))]
+    Status {
+        method: String,
+        url: String,
+        status: u16,
+        code: Option<String>,
+        message: Option<String>,
+    },
+
+    #[error("{registry} refused the credentials{}: {hint}", detail(.code, .message))]
+    Unauthorized {
+        registry: String,
+        code: Option<String>,
+        message: Option<String>,
+        hint: String,
+    },
+
+    #[error("cannot understand the authentication challenge {header:?}: {reason}")]
+    Challenge { header: String, reason: String },
+
+    #[error("the token service at {realm} answered without a token: {reason}")]
+    Token { realm: String, reason: String },
+
+    #[error("{what} has digest {actual}, not {expected}: the bytes were changed or cut on the way; nothing was kept")]
+    DigestMismatch {
+        what: String,
+        expected: String,
+        actual: String,
+    },
+
+    #[error("{what} is larger than {limit} bytes: refusing to read it")]
+    TooBig { what: String, limit: u64 },
+
+    #[error("{what}: {reason}")]
+    Manifest { what: String, reason: String },
+
+    #[error("{reference} has no image for {wanted}; it has: {}. Choose one with --platform", .available.join(", "))]
+    NoMatchingPlatform {
+        reference: String,
+        wanted: String,
+        available: Vec<String>,
+    },
+
+    #[error("cannot read credentials from {path}: {reason}")]
+    Credentials { path: String, reason: String },
+
+    #[error("{what} is not valid JSON: {source}")]
+    Json {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    #[error("gave up on {url} after {attempts} attempts: {last}")]
+    Retries {
+        url: String,
+        attempts: u32,
+        last: String,
+    },
+}
+
+/// `: CODE message` from a registry's error body, when it sent one.
+fn detail(code: &Option<String>, message: &Option<String>) -> String {
+    match (code, message) {
+        (Some(code), Some(message)) => format!(": {code} {message}"),
+        (Some(code), None) => format!(": {code}"),
+        (None, Some(message)) => format!(": {message}"),
+        (None, None) => String::new(),
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,208 @@
+//! Manifests and indexes: what a registry returns for `/v2/<name>/manifests/<ref>`.
+//!
+//! An image manifest lists a config and layers; an index (Docker's "manifest
+//! list") lists one image manifest per platform. Both come in Docker and OCI
+//! media types. The digest of an image is the sha256 of the manifest's bytes
+//! exactly as served, so those bytes are kept as they are.
+
+use crate::client::{Client, check_status};
+use crate::error::{Error, Result};
+use crate::platform::Platform;
+use reqwest::Method;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use std::collections::BTreeMap;
+use std::io::Read;
+
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_MANIFEST_LIST: &str =
+    "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+/// Every manifest type we read. Asking for fewer makes Docker Hub answer 404
+/// for images it only has as an OCI index.
+pub const ACCEPTED: [&str; 4] = [DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_MANIFEST, OCI_INDEX];
+
+/// Manifests larger than this are refused, as registries refuse to store them.
+pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
+
+/// A pointer to content: what it is, its digest and its size.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Descriptor {
+    #[serde(default)]
+    pub media_type: String,
+    pub digest: String,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+}
+
+impl Descriptor {
+    /// Whether this points at an image manifest (not an index, an attestation
+    /// blob or something newer we do not know).
+    pub fn is_manifest(&self) -> bool {
+        self.media_type == DOCKER_MANIFEST || self.media_type == OCI_MANIFEST
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageManifest {
+    pub schema_version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    pub config: Descriptor,
+    pub layers: Vec<Descriptor>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Index {
+    pub schema_version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    pub manifests: Vec<Descriptor>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Manifest {
+    Image(ImageManifest),
+    Index(Index),
+}
+
+/// A manifest as fetched: its media type, its digest (checked) and its bytes.
+#[derive(Clone, Debug)]
+pub struct Fetched {
+    pub media_type: String,
+    pub digest: String,
+    pub bytes: Vec<u8>,
+    pub manifest: Manifest,
+}
+
+/// `sha256:<hex>` of some bytes.
+pub fn sha256_digest(bytes: &[u8]) -> String {
+    format!("sha256:{:x}", Sha256::digest(bytes))
+}
+
+/// Fetches a manifest or index by tag or digest and checks it.
+pub fn fetch(client: &Client, repository: &str, reference: &str) -> Result<Fetched> {
+    let path = format!("/v2/{repository}/manifests/{reference}");
+    let mut headers = HeaderMap::new();
+    let accept = HeaderValue::from_str(&ACCEPTED.join(", ")).expect("media types are valid header text");
+    headers.insert(ACCEPT, accept);
+    let scope = format!("repository:{repository}:pull");
+    let response = check_status(
+        &Method::GET,
+        client.send(Method::GET, &path, &scope, headers)?,
+    )?;
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_string())
+    };
+    let content_type = header(CONTENT_TYPE.as_str());
+    let claimed = header("Docker-Content-Digest");
+    let what = format!("manifest {repository}:{reference}");
+    let mut bytes = Vec::new();
+    response
+        .take(MAX_MANIFEST_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::Manifest {
+            what: what.clone(),
+            reason: format!("the body was cut off: {e}"),
+        })?;
+    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+        return Err(Error::TooBig {
+            what,
+            limit: MAX_MANIFEST_BYTES,
+        });
+    }
+    let digest = verify(&what, &bytes, reference, claimed.as_deref())?;
+    let (media_type, manifest) = parse(&what, &bytes, content_type.as_deref())?;
+    Ok(Fetched {
+        media_type,
+        digest,
+        bytes,
+        manifest,
+    })
+}
+
+/// Checks the bytes against the digest asked for and the one the registry claims;
+/// returns the digest.
+pub fn verify(what: &str, bytes: &[u8], reference: &str, claimed: Option<&str>) -> Result<String> {
+    // EXERCISE(verify-manifest): Compute the manifest's digest and check it.
+    // The digest is `sha256_digest` of the bytes exactly as they came.
+    // - If we asked by digest (`reference` starts with `sha256:`), it must match.
+    // - If the registry sent `Docker-Content-Digest` (`claimed`), it must match too.
+    // A mismatch is `Error::DigestMismatch`: never trust bytes that do not
+    // hash to their name.
+    let actual = sha256_digest(bytes);
+    let expected = [
+        reference.starts_with("sha256:").then_some(reference),
+        claimed,
+    ];
+    for expected in expected.into_iter().flatten() {
+        if expected != actual {
+            return Err(Error::DigestMismatch {
+                what: what.to_string(),
+                expected: expected.to_string(),
+                actual,
+            });
+        }
+    }
+    Ok(actual)
+    // END EXERCISE
+}
+
+/// Reads a manifest or index, deciding which by its media type.
+pub fn parse(what: &str, bytes: &[u8], content_type: Option<&str>) -> Result<(String, Manifest)> {
+    // EXERCISE(parse-manifest): Tell an index from an image manifest, and read it.
+    // The media type comes from the body's `mediaType` field and from the
+    // `Content-Type` header (`content_type`). When both are one of `ACCEPTED`
+    // and they differ, refuse: the registry contradicts itself. When neither
+    // says, look at the shape: `manifests` means index, `config` and `layers`
+    // mean image manifest. Deserialise into `Index` or `ImageManifest`.
+    let fail = |reason: String| Error::Manifest {
+        what: what.to_string(),
+        reason,
+    };
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|source| Error::Json {
+        what: what.to_string(),
+        source,
+    })?;
+    let declared = value.get("mediaType").and_then(|m| m.as_str());
+    let served = content_type.filter(|t| ACCEPTED.contains(t));
+    let media_type = match (declared, served) {
+        (Some(declared), Some(served)) if declared != served => {
+            return Err(fail(format!(
+                "its mediaType is {declared} but it was served as {served}"
+            )));
+        }
+        (Some(declared), _) => declared.to_string(),
+        (None, Some(served)) => served.to_string(),
+        (None, None) if value.get("manifests").is_some() => OCI_INDEX.to_string(),
+        (None, None) => OCI_MANIFEST.to_string(),
+    };
+    let json_error = |source| Error::Json {
+        what: what.to_string(),
+        source,
+    };
+    let manifest = match media_type.as_str() {
+        DOCKER_MANIFEST_LIST | OCI_INDEX => {
+            Manifest::Index(serde_json::from_value(value).map_err(json_error)?)
+        }
+        DOCKER_MANIFEST | OCI_MANIFEST => {
+            Manifest::Image(serde_json::from_value(value).map_err(json_error)?)
+        }
+        other => return Err(fail(format!("media type {other} is not a manifest we can read"))),
+    };
+    Ok((media_type, manifest))
+    // END EXERCISE
+}

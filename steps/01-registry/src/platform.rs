@@ -1,0 +1,115 @@
+//! Platforms (`linux/amd64`, `linux/arm64/v8`) and choosing one from an index.
+
+use crate::error::{Error, Result};
+use crate::manifest::{Descriptor, Index};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// An image's platform, as an index entry or a config names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Platform {
+    pub os: String,
+    pub architecture: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+}
+
+impl Platform {
+    /// The platform this program runs on, in the names images use.
+    pub fn host() -> Platform {
+        let (architecture, variant) = match std::env::consts::ARCH {
+            "x86_64" => ("amd64", None),
+            "aarch64" => ("arm64", Some("v8")),
+            "arm" => ("arm", Some("v7")),
+            "x86" => ("386", None),
+            "powerpc64" => ("ppc64le", None),
+            "loongarch64" => ("loong64", None),
+            other => (other, None),
+        };
+        Platform {
+            os: std::env::consts::OS.to_string(),
+            architecture: architecture.to_string(),
+            variant: variant.map(str::to_string),
+        }
+    }
+
+    /// Parses `os/arch` or `os/arch/variant`.
+    pub fn parse(text: &str) -> Result<Platform> {
+        let parts: Vec<&str> = text.split('/').collect();
+        let invalid = || Error::Platform {
+            platform: text.to_string(),
+        };
+        if parts.iter().any(|p| p.is_empty()) {
+            return Err(invalid());
+        }
+        match parts[..] {
+            [os, architecture] => Ok(Platform {
+                os: os.into(),
+                architecture: architecture.into(),
+                variant: None,
+            }),
+            [os, architecture, variant] => Ok(Platform {
+                os: os.into(),
+                architecture: architecture.into(),
+                variant: Some(variant.into()),
+            }),
+            _ => Err(invalid()),
+        }
+    }
+
+    /// The variant, with arm64's implicit `v8` made explicit.
+    fn effective_variant(&self) -> Option<&str> {
+        match (self.architecture.as_str(), self.variant.as_deref()) {
+            ("arm64", None) => Some("v8"),
+            (_, variant) => variant,
+        }
+    }
+
+    /// Whether an image for `self` runs where `wanted` is asked for. A wanted
+    /// platform without a variant takes any variant.
+    pub fn satisfies(&self, wanted: &Platform) -> bool {
+        self.os == wanted.os
+            && self.architecture == wanted.architecture
+            && (wanted.variant.is_none() || self.effective_variant() == wanted.effective_variant())
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(variant) = &self.variant {
+            write!(f, "/{variant}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Picks the entry of `index` for `wanted`.
+pub fn select<'a>(index: &'a Index, wanted: &Platform, reference: &str) -> Result<&'a Descriptor> {
+    // EXERCISE(select-platform): Choose the index entry whose platform satisfies `wanted`.
+    // - Only entries that are image manifests count (`Descriptor::is_manifest`):
+    //   an index may list things we do not know, and that is not an error.
+    // - Skip `unknown/unknown` entries: they are build attestations, not images.
+    // - Use `Platform::satisfies`, which knows that arm64 with and without `v8`
+    //   are the same.
+    // - None? `Error::NoMatchingPlatform` listing every platform there is.
+    let candidates = index.manifests.iter().filter(|d| d.is_manifest()).filter(|d| {
+        d.platform
+            .as_ref()
+            .is_some_and(|p| p.os != "unknown" && p.architecture != "unknown")
+    });
+    let mut available = Vec::new();
+    for descriptor in candidates {
+        let platform = descriptor.platform.as_ref().expect("filtered above");
+        if platform.satisfies(wanted) {
+            return Ok(descriptor);
+        }
+        available.push(platform.to_string());
+    }
+    Err(Error::NoMatchingPlatform {
+        reference: reference.to_string(),
+        wanted: wanted.to_string(),
+        available,
+    })
+    // END EXERCISE
+}

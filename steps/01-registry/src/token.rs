@@ -1,0 +1,94 @@
+//! Fetching a Bearer token from the realm a challenge names.
+
+use crate::challenge::Challenge;
+use crate::credentials::Credentials;
+use crate::error::{Error, Result};
+use std::time::{Duration, Instant};
+
+/// A token and when it stops working.
+#[derive(Clone)]
+pub struct Token {
+    pub value: String,
+    pub expires: Instant,
+}
+
+/// How long a token lives when the realm does not say (the spec's default).
+pub const DEFAULT_EXPIRY: Duration = Duration::from_secs(60);
+
+/// Asks the challenge's realm for a token for `scope`, with Basic credentials
+/// when there are any (anonymous otherwise).
+pub fn fetch_token(
+    http: &reqwest::blocking::Client,
+    challenge: &Challenge,
+    scope: &str,
+    credentials: Option<&Credentials>,
+    observe: &dyn Fn(&str, u16),
+) -> Result<Token> {
+    // EXERCISE(fetch-token): Get a token from the realm of a Bearer challenge.
+    // - The realm parameter is the URL; send `service` (when the challenge
+    //   has one) and `scope` (the challenge's own scope if it names one, else
+    //   `scope`) as query parameters.
+    // - Credentials go to the realm as `Authorization: Basic ...`
+    //   (`Credentials::basic_header`), never anywhere else.
+    // - Call `observe(url, status)` once the answer arrives (the `-v` log).
+    // - The answer is JSON with `token` or `access_token` (or both) and
+    //   maybe `expires_in` seconds (default: `DEFAULT_EXPIRY`).
+    let realm = challenge.param("realm").ok_or_else(|| Error::Token {
+        realm: String::new(),
+        reason: "the challenge names no realm".into(),
+    })?;
+    let mut query: Vec<(&str, &str)> = Vec::new();
+    if let Some(service) = challenge.param("service") {
+        query.push(("service", service));
+    }
+    query.push(("scope", challenge.param("scope").unwrap_or(scope)));
+    let mut request = http.get(realm).query(&query);
+    if let Some(credentials) = credentials {
+        request = request.header(reqwest::header::AUTHORIZATION, credentials.basic_header());
+    }
+    let response = request.send().map_err(|source| Error::Http {
+        url: realm.to_string(),
+        source,
+    })?;
+    observe(response.url().as_str(), response.status().as_u16());
+    let status = response.status();
+    if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+        return Err(Error::Unauthorized {
+            registry: realm.to_string(),
+            code: None,
+            message: None,
+            hint: match credentials {
+                Some(c) => format!("check the password of {:?} (DOCKER_PASSWORD or docker login)", c.username),
+                None => "log in: set DOCKER_USERNAME and DOCKER_PASSWORD".to_string(),
+            },
+        });
+    }
+    if !status.is_success() {
+        return Err(Error::Token {
+            realm: realm.to_string(),
+            reason: format!("it answered {status}"),
+        });
+    }
+    let body: serde_json::Value = response.json().map_err(|source| Error::Http {
+        url: realm.to_string(),
+        source,
+    })?;
+    let value = body
+        .get("token")
+        .or_else(|| body.get("access_token"))
+        .and_then(|t| t.as_str())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::Token {
+            realm: realm.to_string(),
+            reason: "the answer has neither \"token\" nor \"access_token\"".into(),
+        })?;
+    let lifetime = body
+        .get("expires_in")
+        .and_then(|e| e.as_u64())
+        .map_or(DEFAULT_EXPIRY, Duration::from_secs);
+    Ok(Token {
+        value: value.to_string(),
+        expires: Instant::now() + lifetime,
+    })
+    // END EXERCISE
+}
