@@ -24,9 +24,9 @@ pub struct RegistryArgs {
 impl RegistryArgs {
     /// A client for the registry of `reference`, with the user's credentials.
     pub fn client(&self, reference: &Reference) -> Result<Client> {
-        let observer: Option<Observer> = self
-            .verbose
-            .then(|| Arc::new(|exchange: &crate::client::Exchange| eprintln!("{exchange}")) as Observer);
+        let observer: Option<Observer> = self.verbose.then(|| {
+            Arc::new(|exchange: &crate::client::Exchange| eprintln!("{exchange}")) as Observer
+        });
         Client::new(
             reference,
             ClientOptions {
@@ -62,13 +62,18 @@ pub fn inspect(args: &InspectArgs, registry: &RegistryArgs, out: &mut dyn Write)
     let platform = args.platform.as_deref().map(Platform::parse).transpose()?;
     let client = registry.client(&reference)?;
     if args.raw && platform.is_none() {
-        let fetched = crate::manifest::fetch(&client, &reference.repository, reference.reference())?;
-        out.write_all(&fetched.bytes).and_then(|()| writeln!(out)).ok();
+        let fetched =
+            crate::manifest::fetch(&client, &reference.repository, reference.reference())?;
+        out.write_all(&fetched.bytes)
+            .and_then(|()| writeln!(out))
+            .ok();
         return Ok(());
     }
     let resolved = inspect::resolve(&client, &reference, platform.as_ref())?;
     if args.raw {
-        out.write_all(&resolved.manifest.bytes).and_then(|()| writeln!(out)).ok();
+        out.write_all(&resolved.manifest.bytes)
+            .and_then(|()| writeln!(out))
+            .ok();
     } else {
         write!(out, "{resolved}").ok();
     }

@@ -25,6 +25,22 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
 }
 
+impl RetryPolicy {
+    /// How long to wait before attempt `attempt + 1`: what `Retry-After` asked
+    /// for when the server sent one, else a doubling backoff; never more than
+    /// `max_delay`.
+    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        // EXERCISE(retry-delay): Decide how long to wait before the next attempt.
+        // A server that answered 429 or 503 with `Retry-After` knows best:
+        // wait that long. Otherwise back off exponentially: `base_delay` after
+        // the first attempt, twice that after the second, and so on. Either
+        // way, never wait longer than `max_delay`.
+        let exponential = self.base_delay * 2u32.saturating_pow(attempt.saturating_sub(1));
+        retry_after.unwrap_or(exponential).min(self.max_delay)
+        // END EXERCISE
+    }
+}
+
 impl Default for RetryPolicy {
     fn default() -> RetryPolicy {
         RetryPolicy {
@@ -83,7 +99,10 @@ enum Attempt {
     Done(Response),
     /// Authenticated just now: send again at once, without counting an attempt.
     Again,
-    Retry { reason: String, wait: Option<Duration> },
+    Retry {
+        reason: String,
+        wait: Option<Duration>,
+    },
 }
 
 impl Client {
@@ -142,7 +161,13 @@ impl Client {
     /// (`repository:library/alpine:pull`; empty for `/v2/`), answering one auth
     /// challenge and retrying transient failures. Non-2xx answers other than
     /// those are returned for the caller to judge.
-    pub fn send(&self, method: Method, path: &str, scope: &str, headers: HeaderMap) -> Result<Response> {
+    pub fn send(
+        &self,
+        method: Method,
+        path: &str,
+        scope: &str,
+        headers: HeaderMap,
+    ) -> Result<Response> {
         let url = if path.starts_with("http://") || path.starts_with("https://") {
             path.to_string()
         } else {
@@ -153,7 +178,9 @@ impl Client {
         loop {
             let outcome = match self.send_following_redirects(&method, &url, scope, &headers) {
                 Ok(response) => self.judge(response, scope, &mut authenticated)?,
-                Err(Error::Http { source, .. }) if source.is_connect() || source.is_timeout() || source.is_request() => {
+                Err(Error::Http { source, .. })
+                    if source.is_connect() || source.is_timeout() || source.is_request() =>
+                {
                     Attempt::Retry {
                         reason: source.to_string(),
                         wait: None,
@@ -172,7 +199,7 @@ impl Client {
                     });
                 }
                 Attempt::Retry { wait, .. } => {
-                    std::thread::sleep(self.backoff(attempt, wait));
+                    std::thread::sleep(self.retry.delay(attempt, wait));
                     attempt += 1;
                 }
             }
@@ -213,12 +240,6 @@ impl Client {
         }
     }
 
-    /// `Retry-After` when the server named a wait, else exponential backoff; capped.
-    fn backoff(&self, attempt: u32, wait: Option<Duration>) -> Duration {
-        let exponential = self.retry.base_delay * 2u32.saturating_pow(attempt - 1);
-        wait.unwrap_or(exponential).min(self.retry.max_delay)
-    }
-
     fn login_hint(&self) -> String {
         match &self.credentials {
             Some(c) => format!(
@@ -231,10 +252,19 @@ impl Client {
 
     /// Follows redirects by hand: credentials go only to the registry's own
     /// origin, never to the host a blob is redirected to (a CDN, S3).
-    fn send_following_redirects(&self, method: &Method, url: &str, scope: &str, headers: &HeaderMap) -> Result<Response> {
+    fn send_following_redirects(
+        &self,
+        method: &Method,
+        url: &str,
+        scope: &str,
+        headers: &HeaderMap,
+    ) -> Result<Response> {
         let mut url = url.to_string();
         for _ in 0..10 {
-            let mut request = self.http.request(method.clone(), &url).headers(headers.clone());
+            let mut request = self
+                .http
+                .request(method.clone(), &url)
+                .headers(headers.clone());
             if same_origin(&url, &self.base)
                 && let Some(authorization) = self.authorization(scope)
             {
@@ -267,7 +297,9 @@ impl Client {
                     url: url.clone(),
                     status: response.status().as_u16(),
                     code: None,
-                    message: Some(format!("a redirect to an invalid Location {location:?}: {e}")),
+                    message: Some(format!(
+                        "a redirect to an invalid Location {location:?}: {e}"
+                    )),
                 })?
                 .to_string();
         }

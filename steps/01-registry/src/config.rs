@@ -60,7 +60,11 @@ impl ImageConfig {
 }
 
 /// Fetches a config blob, checks its digest, and returns its bytes and contents.
-pub fn fetch(client: &Client, repository: &str, descriptor: &Descriptor) -> Result<(Vec<u8>, ImageConfig)> {
+pub fn fetch(
+    client: &Client,
+    repository: &str,
+    descriptor: &Descriptor,
+) -> Result<(Vec<u8>, ImageConfig)> {
     let path = format!("/v2/{repository}/blobs/{}", descriptor.digest);
     let scope = format!("repository:{repository}:pull");
     let response = check_status(

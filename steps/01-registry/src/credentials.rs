@@ -88,6 +88,13 @@ fn keys_for(registry: &str) -> Vec<String> {
 
 /// Reads the `auths` section of a Docker config file.
 pub fn from_docker_config(path: &Path, registry: &str) -> Result<Option<Credentials>> {
+    // EXERCISE(docker-config-credentials): Find a registry's credentials in a Docker config file.
+    // The file is JSON: `{"auths": {"<key>": {"auth": "<base64 of user:password>"}}}`,
+    // sometimes with `username` and `password` fields instead of `auth`.
+    // The key is the registry as `docker login` spelled it: try every
+    // spelling `keys_for` gives (Docker Hub's is `https://index.docker.io/v1/`),
+    // with or without a trailing path. No entry is `Ok(None)`; an entry that
+    // cannot be read is `Error::Credentials` naming the file.
     let fail = |reason: String| Error::Credentials {
         path: path.display().to_string(),
         reason,
@@ -123,4 +130,5 @@ pub fn from_docker_config(path: &Path, registry: &str) -> Result<Option<Credenti
         (Some(username), Some(password)) => Some(Credentials::new(username, password)),
         _ => None,
     })
+    // END EXERCISE
 }

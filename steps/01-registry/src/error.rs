@@ -7,7 +7,9 @@ pub enum Error {
     #[error("invalid image reference {reference:?}: {reason}")]
     Reference { reference: String, reason: String },
 
-    #[error("invalid platform {platform:?}: expected os/arch or os/arch/variant, such as linux/amd64 or linux/arm64/v8")]
+    #[error(
+        "invalid platform {platform:?}: expected os/arch or os/arch/variant, such as linux/amd64 or linux/arm64/v8"
+    )]
     Platform { platform: String },
 
     #[error("cannot reach {url}: {source}")]
@@ -40,7 +42,9 @@ pub enum Error {
     #[error("the token service at {realm} answered without a token: {reason}")]
     Token { realm: String, reason: String },
 
-    #[error("{what} has digest {actual}, not {expected}: the bytes were changed or cut on the way; nothing was kept")]
+    #[error(
+        "{what} has digest {actual}, not {expected}: the bytes were changed or cut on the way; nothing was kept"
+    )]
     DigestMismatch {
         what: String,
         expected: String,

@@ -35,7 +35,11 @@ impl Resolved {
 
 /// Fetches the manifest a reference names; for an index, chooses `wanted`
 /// (the host's platform when `None`) and fetches that manifest; then the config.
-pub fn resolve(client: &Client, reference: &Reference, wanted: Option<&Platform>) -> Result<Resolved> {
+pub fn resolve(
+    client: &Client,
+    reference: &Reference,
+    wanted: Option<&Platform>,
+) -> Result<Resolved> {
     let repository = &reference.repository;
     let first = manifest::fetch(client, repository, reference.reference())?;
     let (index, fetched) = match &first.manifest {
@@ -118,12 +122,37 @@ impl fmt::Display for Resolved {
         writeln!(out, "Entrypoint:  {}", list(&run.entrypoint))?;
         writeln!(out, "Cmd:         {}", list(&run.cmd))?;
         writeln!(out, "Env:         {}", list(&run.env))?;
-        writeln!(out, "WorkingDir:  {}", run.working_dir.as_deref().filter(|w| !w.is_empty()).unwrap_or("/"))?;
-        writeln!(out, "User:        {}", run.user.as_deref().filter(|u| !u.is_empty()).unwrap_or("root"))?;
+        writeln!(
+            out,
+            "WorkingDir:  {}",
+            run.working_dir
+                .as_deref()
+                .filter(|w| !w.is_empty())
+                .unwrap_or("/")
+        )?;
+        writeln!(
+            out,
+            "User:        {}",
+            run.user
+                .as_deref()
+                .filter(|u| !u.is_empty())
+                .unwrap_or("root")
+        )?;
         let total: u64 = self.image.layers.iter().map(|l| l.size).sum();
-        writeln!(out, "Layers:      {}, {} compressed", self.image.layers.len(), human_size(total))?;
+        writeln!(
+            out,
+            "Layers:      {}, {} compressed",
+            self.image.layers.len(),
+            human_size(total)
+        )?;
         for (layer, diff_id) in self.image.layers.iter().zip(&self.config.rootfs.diff_ids) {
-            writeln!(out, "  {}  {:>9}  diff_id {}", layer.digest, human_size(layer.size), short(diff_id))?;
+            writeln!(
+                out,
+                "  {}  {:>9}  diff_id {}",
+                layer.digest,
+                human_size(layer.size),
+                short(diff_id)
+            )?;
         }
         f.write_str(&out)
     }

@@ -16,14 +16,18 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-pub const DOCKER_MANIFEST_LIST: &str =
-    "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
 /// Every manifest type we read. Asking for fewer makes Docker Hub answer 404
 /// for images it only has as an OCI index.
-pub const ACCEPTED: [&str; 4] = [DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_MANIFEST, OCI_INDEX];
+pub const ACCEPTED: [&str; 4] = [
+    DOCKER_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+    OCI_MANIFEST,
+    OCI_INDEX,
+];
 
 /// Manifests larger than this are refused, as registries refuse to store them.
 pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
@@ -93,7 +97,8 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
 pub fn fetch(client: &Client, repository: &str, reference: &str) -> Result<Fetched> {
     let path = format!("/v2/{repository}/manifests/{reference}");
     let mut headers = HeaderMap::new();
-    let accept = HeaderValue::from_str(&ACCEPTED.join(", ")).expect("media types are valid header text");
+    let accept =
+        HeaderValue::from_str(&ACCEPTED.join(", ")).expect("media types are valid header text");
     headers.insert(ACCEPT, accept);
     let scope = format!("repository:{repository}:pull");
     let response = check_status(
@@ -201,7 +206,11 @@ pub fn parse(what: &str, bytes: &[u8], content_type: Option<&str>) -> Result<(St
         DOCKER_MANIFEST | OCI_MANIFEST => {
             Manifest::Image(serde_json::from_value(value).map_err(json_error)?)
         }
-        other => return Err(fail(format!("media type {other} is not a manifest we can read"))),
+        other => {
+            return Err(fail(format!(
+                "media type {other} is not a manifest we can read"
+            )));
+        }
     };
     Ok((media_type, manifest))
     // END EXERCISE

@@ -93,11 +93,15 @@ pub fn select<'a>(index: &'a Index, wanted: &Platform, reference: &str) -> Resul
     // - Use `Platform::satisfies`, which knows that arm64 with and without `v8`
     //   are the same.
     // - None? `Error::NoMatchingPlatform` listing every platform there is.
-    let candidates = index.manifests.iter().filter(|d| d.is_manifest()).filter(|d| {
-        d.platform
-            .as_ref()
-            .is_some_and(|p| p.os != "unknown" && p.architecture != "unknown")
-    });
+    let candidates = index
+        .manifests
+        .iter()
+        .filter(|d| d.is_manifest())
+        .filter(|d| {
+            d.platform
+                .as_ref()
+                .is_some_and(|p| p.os != "unknown" && p.architecture != "unknown")
+        });
     let mut available = Vec::new();
     for descriptor in candidates {
         let platform = descriptor.platform.as_ref().expect("filtered above");

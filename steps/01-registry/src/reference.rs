@@ -77,7 +77,10 @@ impl Reference {
             path.to_string()
         };
         if repository.len() > 255 {
-            return Err(invalid(text, "the repository name is longer than 255 characters"));
+            return Err(invalid(
+                text,
+                "the repository name is longer than 255 characters",
+            ));
         }
         for component in repository.split('/') {
             check_component(text, component)?;
@@ -154,7 +157,10 @@ fn invalid(reference: &str, reason: impl Into<String>) -> Error {
 /// `sha256:` and 64 lowercase hex digits.
 fn check_digest(reference: &str, digest: &str) -> Result<String> {
     let valid = digest.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     });
     if valid {
         Ok(digest.to_string())
@@ -178,7 +184,9 @@ fn check_tag(reference: &str, tag: &str) -> Result<String> {
     } else {
         Err(invalid(
             reference,
-            format!("tag {tag:?} must be 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'"),
+            format!(
+                "tag {tag:?} must be 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'"
+            ),
         ))
     }
 }
@@ -214,7 +222,9 @@ fn check_component(reference: &str, component: &str) -> Result<()> {
     } else {
         Err(invalid(
             reference,
-            format!("repository name component {component:?} must be lowercase letters and digits separated by '.', '_', '__' or '-'"),
+            format!(
+                "repository name component {component:?} must be lowercase letters and digits separated by '.', '_', '__' or '-'"
+            ),
         ))
     }
 }

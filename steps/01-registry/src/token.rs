@@ -58,7 +58,10 @@ pub fn fetch_token(
             code: None,
             message: None,
             hint: match credentials {
-                Some(c) => format!("check the password of {:?} (DOCKER_PASSWORD or docker login)", c.username),
+                Some(c) => format!(
+                    "check the password of {:?} (DOCKER_PASSWORD or docker login)",
+                    c.username
+                ),
                 None => "log in: set DOCKER_USERNAME and DOCKER_PASSWORD".to_string(),
             },
         });

@@ -20,9 +20,22 @@ fn docker_hubs_challenge() {
     let header = r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull""#;
     let challenges = parse_challenges(header).unwrap();
     workshop::check_eq!(challenges.len(), 1, read = READ);
-    workshop::check_eq!(challenges[0].scheme, "bearer", read = READ, "schemes are compared lowercased");
-    workshop::check_eq!(challenges[0].param("realm"), Some("https://auth.docker.io/token"), read = READ);
-    workshop::check_eq!(challenges[0].param("scope"), Some("repository:library/alpine:pull"), read = READ);
+    workshop::check_eq!(
+        challenges[0].scheme,
+        "bearer",
+        read = READ,
+        "schemes are compared lowercased"
+    );
+    workshop::check_eq!(
+        challenges[0].param("realm"),
+        Some("https://auth.docker.io/token"),
+        read = READ
+    );
+    workshop::check_eq!(
+        challenges[0].param("scope"),
+        Some("repository:library/alpine:pull"),
+        read = READ
+    );
 }
 
 #[test]
@@ -50,6 +63,9 @@ fn the_awkward_cases() {
         r#"Bearer realm="never closed"#,
         "",
     ];
-    let table: Vec<String> = cases.iter().map(|c| format!("{c:<70} => {}", show(c))).collect();
+    let table: Vec<String> = cases
+        .iter()
+        .map(|c| format!("{c:<70} => {}", show(c)))
+        .collect();
     insta::assert_snapshot!(table.join("\n"));
 }

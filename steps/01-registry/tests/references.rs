@@ -59,7 +59,12 @@ fn invalid_references_name_the_bad_part() {
 fn one_word_names_on_docker_hub_live_under_library() {
     let r = Reference::parse("nginx").unwrap();
     workshop::check_eq!(r.repository, "library/nginx", read = READ);
-    workshop::check_eq!(r.api_host(), "registry-1.docker.io", read = READ, "Docker Hub's API host");
+    workshop::check_eq!(
+        r.api_host(),
+        "registry-1.docker.io",
+        read = READ,
+        "Docker Hub's API host"
+    );
     workshop::check_eq!(r.to_string(), "docker.io/library/nginx:latest", read = READ);
 }
 
@@ -67,14 +72,29 @@ fn one_word_names_on_docker_hub_live_under_library() {
 fn a_port_is_not_a_tag() {
     let r = Reference::parse("localhost:5000/app").unwrap();
     workshop::check_eq!(r.registry, "localhost:5000", read = READ);
-    workshop::check_eq!(r.repository, "app", read = READ, "no library/ outside Docker Hub");
+    workshop::check_eq!(
+        r.repository,
+        "app",
+        read = READ,
+        "no library/ outside Docker Hub"
+    );
     workshop::check_eq!(r.reference(), "latest", read = READ);
-    workshop::check!(r.is_loopback(), expected = "localhost to be spoken to over plain HTTP", got = r, read = READ);
+    workshop::check!(
+        r.is_loopback(),
+        expected = "localhost to be spoken to over plain HTTP",
+        got = r,
+        read = READ
+    );
 }
 
 #[test]
 fn a_digest_is_what_gets_asked_for() {
     let digest = format!("sha256:{}", "0".repeat(64));
     let r = Reference::parse(&format!("alpine:3.20@{digest}")).unwrap();
-    workshop::check_eq!(r.reference(), digest.as_str(), read = READ, "a pinned digest wins over the tag");
+    workshop::check_eq!(
+        r.reference(),
+        digest.as_str(),
+        read = READ,
+        "a pinned digest wins over the tag"
+    );
 }

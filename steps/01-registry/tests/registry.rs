@@ -5,11 +5,11 @@ mod common;
 
 use common::{client, reference};
 use mock_registry::{Auth, Fault, FaultRule, MockRegistry, Target};
+use step_01_registry::Error;
 use step_01_registry::credentials::Credentials;
 use step_01_registry::inspect::resolve;
 use step_01_registry::manifest::{self, Manifest};
 use step_01_registry::platform::Platform;
-use step_01_registry::Error;
 
 fn registry() -> MockRegistry {
     let registry = MockRegistry::with_fixtures().expect("the bundled registry starts");
@@ -98,7 +98,11 @@ fn an_index_is_an_index_and_its_entries_have_platforms() {
     let (client, _) = client(&r, None);
     let fetched = manifest::fetch(&client, &r.repository, r.reference()).unwrap();
     let Manifest::Index(index) = &fetched.manifest else {
-        workshop::fail("an index", format!("{:?}", fetched.manifest), "step-01-registry.md#manifests-and-indexes");
+        workshop::fail(
+            "an index",
+            format!("{:?}", fetched.manifest),
+            "step-01-registry.md#manifests-and-indexes",
+        );
     };
     let platforms: Vec<String> = index
         .manifests
@@ -131,7 +135,8 @@ fn an_expired_token_is_replaced_once() {
 #[test]
 fn throttling_and_server_errors_are_retried() {
     let registry = registry();
-    registry.inject(FaultRule::new(Fault::TooManyRequests { retry_after: 1 }).on(Target::Manifests));
+    registry
+        .inject(FaultRule::new(Fault::TooManyRequests { retry_after: 1 }).on(Target::Manifests));
     registry.inject(FaultRule::new(Fault::ServerError { status: 503 }).on(Target::Manifests));
     let r = reference(&registry.host(), "library/hello");
     let (client, recorder) = client(&r, None);
@@ -152,7 +157,11 @@ fn throttling_and_server_errors_are_retried() {
 #[test]
 fn retries_are_bounded() {
     let registry = registry();
-    registry.inject(FaultRule::new(Fault::ServerError { status: 500 }).on(Target::Manifests).always());
+    registry.inject(
+        FaultRule::new(Fault::ServerError { status: 500 })
+            .on(Target::Manifests)
+            .always(),
+    );
     let r = reference(&registry.host(), "library/hello");
     let (client, _) = client(&r, None);
     let error = manifest::fetch(&client, &r.repository, "latest").unwrap_err();
