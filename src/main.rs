@@ -5,6 +5,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use step_01_registry::cli::{InspectArgs, RegistryArgs};
+use step_02_layers::cli::{ImagesArgs, PullArgs, StoreArgs};
 
 #[derive(Parser)]
 #[command(
@@ -13,12 +14,16 @@ use step_01_registry::cli::{InspectArgs, RegistryArgs};
     about = "Container images without a daemon: the tool built by Docker Internals in Rust",
     after_help = "Examples:\n  \
         dockerless inspect alpine\n  \
-        dockerless inspect localhost:5000/library/hello -v\n\n\
+        dockerless inspect localhost:5000/library/hello -v\n  \
+        dockerless pull alpine:3.20\n  \
+        dockerless images\n\n\
         Credentials come from DOCKER_USERNAME and DOCKER_PASSWORD, or ~/.docker/config.json."
 )]
 struct Cli {
     #[command(flatten)]
     registry: RegistryArgs,
+    #[command(flatten)]
+    store: StoreArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -27,12 +32,18 @@ struct Cli {
 enum Command {
     /// Show an image's manifest, platform, layers and default command (step 01)
     Inspect(InspectArgs),
+    /// Download an image and flatten it into a root filesystem (step 02)
+    Pull(PullArgs),
+    /// List the images in the store (step 02)
+    Images(ImagesArgs),
 }
 
 fn run(cli: Cli) -> Result<()> {
     let stdout = &mut std::io::stdout().lock();
     match &cli.command {
         Command::Inspect(args) => step_01_registry::cli::inspect(args, &cli.registry, stdout)?,
+        Command::Pull(args) => step_02_layers::cli::pull(args, &cli.registry, &cli.store, stdout)?,
+        Command::Images(args) => step_02_layers::cli::images(args, &cli.store, stdout)?,
     }
     Ok(())
 }

@@ -1,0 +1,102 @@
+//! Step 02's part of the `dockerless` command line: `pull` and `images`.
+
+use crate::error::Result;
+use crate::images;
+use crate::progress::{Bars, Progress, Silent};
+use crate::pull::{self, PullOptions};
+use crate::store::Store;
+use std::io::Write;
+use std::path::PathBuf;
+use step_01_registry::Reference;
+use step_01_registry::cli::RegistryArgs;
+use step_01_registry::platform::Platform;
+
+/// Where images are stored.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct StoreArgs {
+    /// The image store (default: $DOCKER_INTERNALS_HOME, else ~/.docker-internals)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+}
+
+impl StoreArgs {
+    pub fn open(&self) -> Result<Store> {
+        Store::open(self.home.as_deref())
+    }
+}
+
+/// Download an image and flatten its layers into a root filesystem.
+#[derive(clap::Args, Clone, Debug)]
+#[command(after_help = "Examples:\n  \
+    dockerless pull alpine\n  \
+    dockerless pull localhost:5000/library/multi --platform linux/arm64\n\n\
+    The root filesystem ends up in ~/.docker-internals/<user>/<repo>/<tag>.")]
+pub struct PullArgs {
+    /// The image: alpine, alpine:3.20, localhost:5000/me/app@sha256:...
+    pub image: String,
+    /// The platform to choose from a multi-platform image (default: this machine's)
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// Print nothing but errors
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Layers to download at once
+    #[arg(long, default_value_t = pull::DEFAULT_JOBS, value_name = "N")]
+    pub jobs: usize,
+}
+
+/// `dockerless pull`.
+pub fn pull(args: &PullArgs, registry: &RegistryArgs, store: &StoreArgs, out: &mut dyn Write) -> Result<()> {
+    let reference = Reference::parse(&args.image)?;
+    let options = PullOptions {
+        platform: args.platform.as_deref().map(Platform::parse).transpose()?,
+        jobs: args.jobs,
+        ..PullOptions::default()
+    };
+    let client = registry.client(&reference)?;
+    let store = store.open()?;
+    // The layer list is only known once the manifest is in; resolve twice is
+    // cheap (cached tokens, tiny documents) and keeps `pull` one call.
+    let bars = if args.quiet {
+        None
+    } else {
+        let resolved = step_01_registry::inspect::resolve(&client, &reference, options.platform.as_ref())?;
+        Bars::for_layers(&resolved.image.layers)
+    };
+    let progress: &dyn Progress = match &bars {
+        Some(bars) => bars,
+        None => &Silent,
+    };
+    let pulled = pull::pull(&client, &store, &reference, &options, progress)?;
+    if !args.quiet {
+        let cached = pulled
+            .sources
+            .iter()
+            .filter(|s| **s == crate::download::Source::Cache)
+            .count();
+        writeln!(
+            out,
+            "Pulled {} ({}, {} layer{}, {cached} from cache)\n  digest {}\n  into   {}",
+            reference,
+            pulled.resolved.platform(),
+            pulled.sources.len(),
+            if pulled.sources.len() == 1 { "" } else { "s" },
+            pulled.resolved.manifest.digest,
+            pulled.path.display()
+        )
+        .ok();
+    }
+    Ok(())
+}
+
+/// List the images in the store.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ImagesArgs {}
+
+/// `dockerless images`.
+pub fn images(_args: &ImagesArgs, store: &StoreArgs, out: &mut dyn Write) -> Result<()> {
+    let store = store.open()?;
+    let list = images::list(&store)?;
+    write!(out, "{}", images::table(&list)).ok();
+    Ok(())
+}

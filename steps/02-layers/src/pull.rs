@@ -1,0 +1,191 @@
+//! `docker pull`, in full: resolve the image, download its layers in parallel
+//! into the blob cache, flatten them in order into a staging directory, and
+//! install the result at its final path only when everything checked out.
+
+use crate::decompress::decompress;
+use crate::download::{self, Source};
+use crate::error::{Error, Result};
+use crate::flatten::{self, Options};
+use crate::progress::Progress;
+use crate::store::Store;
+use sha2::{Digest as _, Sha256};
+use std::collections::BTreeMap;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use step_01_registry::inspect::{self, Resolved};
+use step_01_registry::platform::Platform;
+use step_01_registry::{Client, Reference};
+
+/// How many layers download at once by default.
+pub const DEFAULT_JOBS: usize = 3;
+
+pub struct PullOptions {
+    pub platform: Option<Platform>,
+    /// Layers downloading at once.
+    pub jobs: usize,
+    /// Chown and create device nodes (root only).
+    pub flatten: Options,
+}
+
+impl Default for PullOptions {
+    fn default() -> PullOptions {
+        PullOptions {
+            platform: None,
+            jobs: DEFAULT_JOBS,
+            flatten: Options::detect(),
+        }
+    }
+}
+
+/// What a pull did.
+#[derive(Debug)]
+pub struct Pulled {
+    pub resolved: Resolved,
+    /// Where the root filesystem now is.
+    pub path: PathBuf,
+    /// For each layer: downloaded or found in the cache.
+    pub sources: Vec<Source>,
+}
+
+pub fn pull(client: &Client, store: &Store, reference: &Reference, options: &PullOptions, progress: &dyn Progress) -> Result<Pulled> {
+    let resolved = inspect::resolve(client, reference, options.platform.as_ref())?;
+    let layers = &resolved.image.layers;
+    let diff_ids = &resolved.config.rootfs.diff_ids;
+    if layers.len() != diff_ids.len() {
+        return Err(Error::Image {
+            reference: reference.to_string(),
+            reason: format!(
+                "the manifest lists {} layers but the config has {} diff_ids",
+                layers.len(),
+                diff_ids.len()
+            ),
+        });
+    }
+    let staging = store.staging()?;
+    let rootfs = staging.path().join("rootfs");
+    std::fs::create_dir(&rootfs).map_err(|source| Error::Io {
+        path: rootfs.clone(),
+        source,
+    })?;
+    let sources = download_and_flatten(client, store, &resolved, &rootfs, options, progress)?;
+    let path = store.install(reference, &rootfs, &resolved.manifest.bytes, &resolved.config_bytes)?;
+    Ok(Pulled {
+        resolved,
+        path,
+        sources,
+    })
+}
+
+/// Downloads with `options.jobs` workers while this thread applies each layer
+/// as soon as it and all layers before it are in.
+fn download_and_flatten(
+    client: &Client,
+    store: &Store,
+    resolved: &Resolved,
+    rootfs: &Path,
+    options: &PullOptions,
+    progress: &dyn Progress,
+) -> Result<Vec<Source>> {
+    let layers = &resolved.image.layers;
+    let repository = &resolved.reference.repository;
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let (sender, receiver) = mpsc::channel();
+    std::thread::scope(|scope| {
+        for _ in 0..options.jobs.clamp(1, layers.len().max(1)) {
+            let sender = sender.clone();
+            let (next, stop) = (&next, &stop);
+            scope.spawn(move || {
+                loop {
+                    let index = next.fetch_add(1, Ordering::SeqCst);
+                    if index >= layers.len() || stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let report = |bytes| progress.downloaded(index, bytes);
+                    let fetched = download::fetch_blob(client, store, repository, &layers[index], &report);
+                    if sender.send((index, fetched)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(sender);
+        let result = apply_in_order(resolved, rootfs, options, progress, &receiver);
+        stop.store(true, Ordering::SeqCst);
+        result
+    })
+}
+
+type Fetched = (usize, Result<(PathBuf, Source)>);
+
+fn apply_in_order(
+    resolved: &Resolved,
+    rootfs: &Path,
+    options: &PullOptions,
+    progress: &dyn Progress,
+    receiver: &mpsc::Receiver<Fetched>,
+) -> Result<Vec<Source>> {
+    let layers = &resolved.image.layers;
+    let mut ready: BTreeMap<usize, (PathBuf, Source)> = BTreeMap::new();
+    let mut sources = Vec::with_capacity(layers.len());
+    for index in 0..layers.len() {
+        while !ready.contains_key(&index) {
+            let (arrived, fetched) = receiver
+                .recv()
+                .expect("every layer is reported before the workers stop");
+            ready.insert(arrived, fetched?);
+        }
+        let (path, source) = ready.remove(&index).expect("checked above");
+        if source == Source::Cache {
+            progress.cached(index);
+        }
+        progress.extracting(index);
+        apply_layer(&path, rootfs, &resolved.config.rootfs.diff_ids[index], options)?;
+        progress.done(index);
+        sources.push(source);
+    }
+    Ok(sources)
+}
+
+/// Decompresses and applies one cached blob, checking its DiffID (the hash of
+/// the uncompressed tar) against the config on the way.
+fn apply_layer(blob: &Path, rootfs: &Path, diff_id: &str, options: &PullOptions) -> Result<()> {
+    let io = |source| Error::Io {
+        path: blob.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(blob).map_err(io)?;
+    let tar = decompress(BufReader::with_capacity(256 * 1024, file)).map_err(io)?;
+    let mut hashed = HashingReader {
+        inner: tar,
+        hasher: Sha256::new(),
+    };
+    flatten::apply_layer(rootfs, &mut hashed, &options.flatten)?;
+    // Whatever the tar reader left (padding after the end marker) counts too.
+    std::io::copy(&mut hashed, &mut std::io::sink()).map_err(io)?;
+    let actual = format!("sha256:{:x}", hashed.hasher.finalize());
+    if actual != diff_id {
+        return Err(Error::DigestMismatch {
+            what: format!("the uncompressed layer {}", blob.display()),
+            expected: diff_id.to_string(),
+            actual,
+        });
+    }
+    Ok(())
+}
+
+/// Hashes what passes through it.
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}

@@ -1,0 +1,258 @@
+//! The image store: where pulled images live on disk.
+//!
+//! ```text
+//! $DOCKER_INTERNALS_HOME (default ~/.docker-internals)
+//! ├── library/alpine/latest                  the root filesystem (Docker Hub image)
+//! ├── library/alpine/latest.manifest.json    its manifest, byte for byte
+//! ├── library/alpine/latest.config.json      its config, byte for byte
+//! ├── localhost:5000/me/app/v1               an image from another registry
+//! ├── .blobs/sha256/<hex>                    downloaded blobs, by digest
+//! ├── .blobs/partial/<hex>                   blobs being downloaded (resumable)
+//! └── .tmp/pull-<pid>-<random>               a pull in progress
+//! ```
+//!
+//! The seed's layout (`<user>/<repo>/<tag>` is the root filesystem) is kept, so
+//! `tar -C ~/.docker-internals/library/alpine/latest -c .` is the image. Names
+//! that start with a dot cannot be repository names, so the store's own
+//! directories never collide with an image.
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+use step_01_registry::Reference;
+
+/// The environment variable that moves the store.
+pub const HOME_VARIABLE: &str = "DOCKER_INTERNALS_HOME";
+
+/// An image store rooted at a directory.
+#[derive(Clone, Debug)]
+pub struct Store {
+    home: PathBuf,
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl Store {
+    /// Opens (creating) the store at `home`, or at `$DOCKER_INTERNALS_HOME`, or
+    /// at `~/.docker-internals`; clears what interrupted pulls left behind.
+    pub fn open(home: Option<&Path>) -> Result<Store> {
+        let home = match home {
+            Some(home) => home.to_path_buf(),
+            None => default_home(),
+        };
+        for dir in [".blobs/sha256", ".blobs/partial", ".tmp"] {
+            let path = home.join(dir);
+            std::fs::create_dir_all(&path).map_err(io_error(&path))?;
+        }
+        let store = Store { home };
+        store.clear_abandoned_pulls();
+        Ok(store)
+    }
+
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    /// Where an image's root filesystem lives: `library/alpine/latest`, or
+    /// `localhost:5000/me/app/v1` for registries other than Docker Hub.
+    pub fn image_dir(&self, reference: &Reference) -> PathBuf {
+        // EXERCISE(image-path): Decide where an image's root filesystem goes.
+        // As in the seed: `<home>/<repository>/<tag>`, so Docker Hub's
+        // `alpine` is `<home>/library/alpine/latest`. Images from any other
+        // registry go under its name: `<home>/localhost:5000/me/app/v1`.
+        // An image pulled by digest only is stored under its digest.
+        let mut dir = self.home.clone();
+        if !reference.is_docker_hub() {
+            dir.push(&reference.registry);
+        }
+        dir.push(&reference.repository);
+        dir.push(reference.tag.as_deref().or(reference.digest.as_deref()).unwrap_or("latest"));
+        dir
+        // END EXERCISE
+    }
+
+    /// The byte-exact manifest kept beside an image.
+    pub fn manifest_path(&self, reference: &Reference) -> PathBuf {
+        sibling(&self.image_dir(reference), "manifest.json")
+    }
+
+    /// The byte-exact config kept beside an image.
+    pub fn config_path(&self, reference: &Reference) -> PathBuf {
+        sibling(&self.image_dir(reference), "config.json")
+    }
+
+    /// Where a verified blob is kept.
+    pub fn blob_path(&self, digest: &str) -> PathBuf {
+        self.home.join(".blobs/sha256").join(hex_of(digest))
+    }
+
+    /// Where a blob is written while it downloads; it survives an interrupted
+    /// pull so the next one can resume it.
+    pub fn partial_path(&self, digest: &str) -> PathBuf {
+        self.home.join(".blobs/partial").join(hex_of(digest))
+    }
+
+    /// A fresh directory to build an image in, named after this process so
+    /// a later run can tell an abandoned one.
+    pub fn staging(&self) -> Result<Staging> {
+        let dir = self.home.join(".tmp");
+        let path = tempfile::Builder::new()
+            .prefix(&format!("pull-{}-", std::process::id()))
+            .tempdir_in(&dir)
+            .map_err(io_error(&dir))?
+            .keep();
+        Ok(Staging { path })
+    }
+
+    /// Removes staging directories of pulls whose process is gone.
+    fn clear_abandoned_pulls(&self) {
+        let Ok(entries) = std::fs::read_dir(self.home.join(".tmp")) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let pid = name
+                .strip_prefix("pull-")
+                .and_then(|rest| rest.split('-').next())
+                .and_then(|pid| pid.parse::<u32>().ok());
+            if let Some(pid) = pid
+                && !Path::new(&format!("/proc/{pid}")).exists()
+            {
+                let _ = remove_tree(&entry.path());
+            }
+        }
+    }
+
+    /// Moves a finished image into place: the root filesystem appears at its
+    /// final path whole, and the previous version (if any) stays until then.
+    pub fn install(&self, reference: &Reference, rootfs: &Path, manifest: &[u8], config: &[u8]) -> Result<PathBuf> {
+        let target = self.image_dir(reference);
+        let parent = target.parent().expect("an image directory has a parent");
+        std::fs::create_dir_all(parent).map_err(io_error(parent))?;
+        // The metadata is written to temporary files first and renamed after
+        // the root filesystem, so each file is whole whenever it is read.
+        let staged_manifest = write_staged(parent, manifest)?;
+        let staged_config = write_staged(parent, config)?;
+        swap_into_place(rootfs, &target)?;
+        persist(staged_manifest, &self.manifest_path(reference))?;
+        persist(staged_config, &self.config_path(reference))?;
+        Ok(target)
+    }
+}
+
+/// A directory an image is built in; removed, whatever it holds, when dropped.
+pub struct Staging {
+    path: PathBuf,
+}
+
+impl Staging {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = remove_tree(&self.path);
+    }
+}
+
+/// `latest` → `latest.manifest.json` in the same directory.
+fn sibling(image_dir: &Path, suffix: &str) -> PathBuf {
+    let name = image_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    image_dir.with_file_name(format!("{name}.{suffix}"))
+}
+
+fn hex_of(digest: &str) -> &str {
+    digest.strip_prefix("sha256:").unwrap_or(digest)
+}
+
+fn write_staged(dir: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
+    let mut file = tempfile::Builder::new()
+        .prefix(".staged-")
+        .tempfile_in(dir)
+        .map_err(io_error(dir))?;
+    std::io::Write::write_all(&mut file, bytes).map_err(io_error(dir))?;
+    // Temporary files are private; the kept metadata is as readable as the image.
+    use std::os::unix::fs::PermissionsExt;
+    file.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))
+        .map_err(io_error(dir))?;
+    Ok(file)
+}
+
+fn persist(file: tempfile::NamedTempFile, target: &Path) -> Result<()> {
+    file.persist(target)
+        .map(drop)
+        .map_err(|e| io_error(target)(e.error))
+}
+
+/// Puts `new` at `target`. With an old version there, the two are swapped in
+/// one step (`renameat2` with `RENAME_EXCHANGE`), so `target` is never
+/// missing or half-written, and the old version is removed afterwards.
+fn swap_into_place(new: &Path, target: &Path) -> Result<()> {
+    // EXERCISE(install-atomically): Put the new root filesystem at `target` without a gap.
+    // Nothing at `target` yet: a plain rename is atomic. Otherwise swap the
+    // two directories in one system call, `renameat2(.., RENAME_EXCHANGE)`,
+    // so `target` always holds a whole image, then remove what is now at
+    // `new` (the old version) with `remove_tree`. Some file systems do not
+    // support the exchange (EINVAL): move the old one aside, then rename.
+    use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
+    if std::fs::symlink_metadata(target).is_err() {
+        return std::fs::rename(new, target).map_err(io_error(target));
+    }
+    match renameat2(AT_FDCWD, new, AT_FDCWD, target, RenameFlags::RENAME_EXCHANGE) {
+        Ok(()) => {}
+        // A file system without the exchange: move the old one aside first.
+        Err(nix::errno::Errno::EINVAL) => {
+            let aside = new.with_extension("old");
+            std::fs::rename(target, &aside).map_err(io_error(target))?;
+            std::fs::rename(new, target).map_err(io_error(target))?;
+            std::fs::rename(&aside, new).map_err(io_error(new))?;
+        }
+        Err(errno) => return Err(io_error(target)(errno.into())),
+    }
+    // `new` now holds the previous version.
+    remove_tree(new)
+    // END EXERCISE
+}
+
+/// Removes a directory tree, making read-only directories writable first
+/// (images contain them, and they must not stop the cleanup).
+pub fn remove_tree(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::remove_dir_all(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(_) => {
+            let mut stack = vec![path.to_path_buf()];
+            while let Some(dir) = stack.pop() {
+                let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+                if let Ok(entries) = std::fs::read_dir(&dir) {
+                    for entry in entries.flatten() {
+                        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                            stack.push(entry.path());
+                        }
+                    }
+                }
+            }
+            std::fs::remove_dir_all(path).map_err(io_error(path))
+        }
+    }
+}
+
+/// `~/.docker-internals`, or `$DOCKER_INTERNALS_HOME` when set.
+pub fn default_home() -> PathBuf {
+    if let Some(home) = std::env::var_os(HOME_VARIABLE).filter(|h| !h.is_empty()) {
+        return PathBuf::from(home);
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from);
+    home.join(".docker-internals")
+}
