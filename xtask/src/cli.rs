@@ -67,6 +67,13 @@ pub enum Command {
     Bench,
     /// The whole suite: setup, fmt, clippy, tests, check-exercises, book
     Ci,
+    /// The main job, offline: start the bundled registry, pull an image from it by
+    /// hand and with the tool, and show where the course begins
+    Demo {
+        /// Keep the registry running afterwards on this address (for example 127.0.0.1:5000)
+        #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:5000")]
+        serve: Option<std::net::SocketAddr>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -99,6 +106,7 @@ impl Command {
             }
             Command::Bench => bench::run(course, out),
             Command::Ci => ci::run(course, out),
+            Command::Demo { serve } => crate::demo::demo(course, out, serve),
         }
     }
 }

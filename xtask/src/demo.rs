@@ -23,7 +23,11 @@ const USER: (&str, &str) = ("learner", "secret");
 const REPOSITORY: &str = "library/hello";
 const TAG: &str = "latest";
 
-pub fn demo(course: &Course, out: &mut dyn Write, serve: Option<std::net::SocketAddr>) -> Result<Verdict> {
+pub fn demo(
+    course: &Course,
+    out: &mut dyn Write,
+    serve: Option<std::net::SocketAddr>,
+) -> Result<Verdict> {
     let mut builder = MockRegistry::builder()
         .fixtures(true)
         .auth(Auth::token(USER.0, USER.1));
@@ -38,11 +42,18 @@ pub fn demo(course: &Course, out: &mut dyn Write, serve: Option<std::net::Socket
     for reference in registry.references() {
         writeln!(out, "  {}/{reference}", registry.host())?;
     }
-    writeln!(out, "\nA pull of {REPOSITORY}:{TAG}, one request at a time (book: \"What a container is made of\"):\n")?;
+    writeln!(
+        out,
+        "\nA pull of {REPOSITORY}:{TAG}, one request at a time (book: step 01, \"The token dance\"):\n"
+    )?;
 
     let ping = client.get(format!("{base}/v2/")).send()?;
     let challenge = header(&ping, "WWW-Authenticate")?;
-    writeln!(out, "1. GET /v2/ -> {}: the registry wants a token", ping.status().as_u16())?;
+    writeln!(
+        out,
+        "1. GET /v2/ -> {}: the registry wants a token",
+        ping.status().as_u16()
+    )?;
     writeln!(out, "   WWW-Authenticate: {challenge}")?;
 
     let scope = format!("repository:{REPOSITORY}:pull");
@@ -52,8 +63,15 @@ pub fn demo(course: &Course, out: &mut dyn Write, serve: Option<std::net::Socket
         .send()?
         .error_for_status()?
         .json()?;
-    let token = answer["token"].as_str().context("the realm sent no token")?.to_string();
-    writeln!(out, "2. GET /token?scope={scope} -> an anonymous pull token, valid {}s", answer["expires_in"])?;
+    let token = answer["token"]
+        .as_str()
+        .context("the realm sent no token")?
+        .to_string();
+    writeln!(
+        out,
+        "2. GET /token?scope={scope} -> an anonymous pull token, valid {}s",
+        answer["expires_in"]
+    )?;
 
     let response = client
         .get(format!("{base}/v2/{REPOSITORY}/manifests/{TAG}"))
@@ -69,12 +87,25 @@ pub fn demo(course: &Course, out: &mut dyn Write, serve: Option<std::net::Socket
         bail!("the manifest's digest is {digest}, but the registry said {claimed}");
     }
     let manifest: Value = serde_json::from_slice(&manifest_bytes)?;
-    writeln!(out, "3. GET /v2/{REPOSITORY}/manifests/{TAG} -> {media_type}")?;
-    writeln!(out, "   {} bytes, digest {digest} (checked)", manifest_bytes.len())?;
+    writeln!(
+        out,
+        "3. GET /v2/{REPOSITORY}/manifests/{TAG} -> {media_type}"
+    )?;
+    writeln!(
+        out,
+        "   {} bytes, digest {digest} (checked)",
+        manifest_bytes.len()
+    )?;
 
-    let config_digest = manifest["config"]["digest"].as_str().context("manifest has no config")?;
+    let config_digest = manifest["config"]["digest"]
+        .as_str()
+        .context("manifest has no config")?;
     let config: Value = serde_json::from_slice(&blob(&client, &base, &token, config_digest)?)?;
-    writeln!(out, "4. GET the config blob {} (checked)", short(config_digest))?;
+    writeln!(
+        out,
+        "4. GET the config blob {} (checked)",
+        short(config_digest)
+    )?;
     writeln!(
         out,
         "   platform {}/{}, command {}, env {}",
@@ -87,7 +118,12 @@ pub fn demo(course: &Course, out: &mut dyn Write, serve: Option<std::net::Socket
     for layer in manifest["layers"].as_array().into_iter().flatten() {
         let layer_digest = layer["digest"].as_str().context("layer without digest")?;
         let bytes = blob(&client, &base, &token, layer_digest)?;
-        writeln!(out, "5. GET the layer blob {} ({} bytes, checked); it is a gzipped tar:", short(layer_digest), bytes.len())?;
+        writeln!(
+            out,
+            "5. GET the layer blob {} ({} bytes, checked); it is a gzipped tar:",
+            short(layer_digest),
+            bytes.len()
+        )?;
         let mut archive = tar::Archive::new(GzDecoder::new(&bytes[..]));
         for entry in archive.entries()? {
             let entry = entry?;
@@ -97,7 +133,12 @@ pub fn demo(course: &Course, out: &mut dyn Write, serve: Option<std::net::Socket
                 .link_name()?
                 .map(|target| format!(" -> {}", target.display()))
                 .unwrap_or_default();
-            writeln!(out, "   {:o} {:>5} {path}{link}", header.mode()? & 0o7777, header.size()?)?;
+            writeln!(
+                out,
+                "   {:>4o} {:>5} {path}{link}",
+                header.mode()? & 0o7777,
+                header.size()?
+            )?;
         }
     }
 
@@ -106,29 +147,109 @@ pub fn demo(course: &Course, out: &mut dyn Write, serve: Option<std::net::Socket
         writeln!(out, "  {line}")?;
     }
 
+    pull_with_the_tool(&registry, out)?;
+
     writeln!(out, "\nWhere the course begins:")?;
     let steps = course.steps()?;
     match steps.first() {
         Some(first) => {
-            writeln!(out, "  step {:02}: {} ({})", first.number, first.title, first.chapter_path())?;
-            writeln!(out, "  just start step-{:02}   # turn its exercises into todo!()s", first.number)?;
-            writeln!(out, "  just test step-{:02}    # run its checks", first.number)?;
+            writeln!(
+                out,
+                "  step {:02}: {} ({})",
+                first.number,
+                first.title,
+                first.chapter_path()
+            )?;
+            writeln!(
+                out,
+                "  just start step-{:02}   # turn its exercises into todo!()s",
+                first.number
+            )?;
+            writeln!(
+                out,
+                "  just test step-{:02}    # run its checks",
+                first.number
+            )?;
         }
         None => {
-            writeln!(out, "  read the book: just book serve (book/src/introduction.md),")?;
-            writeln!(out, "  then step 01, the registry client, which repeats the requests above in Rust.")?;
+            writeln!(
+                out,
+                "  read the book: just book serve (book/src/introduction.md),"
+            )?;
+            writeln!(
+                out,
+                "  then step 01, the registry client, which repeats the requests above in Rust."
+            )?;
         }
     }
 
     if serve.is_some() {
         writeln!(out, "\nServing until Ctrl-C. Try:")?;
-        writeln!(out, "  skopeo inspect --tls-verify=false docker://{}/{REPOSITORY}:{TAG}", registry.host())?;
+        writeln!(
+            out,
+            "  skopeo inspect --tls-verify=false docker://{}/{REPOSITORY}:{TAG}",
+            registry.host()
+        )?;
         writeln!(out, "  curl -si {base}/v2/")?;
         writeln!(out, "  (push as {}:{})", USER.0, USER.1)?;
         out.flush()?;
         mock_registry::cli::wait_for_signal().context("waiting for Ctrl-C")?;
     }
     Ok(Verdict::Pass)
+}
+
+/// The same pull as `dockerless pull` does it (step 02), into a throwaway
+/// store, and the image's program started directly: isolating it is what
+/// steps 05 and 06 add.
+fn pull_with_the_tool(registry: &MockRegistry, out: &mut dyn Write) -> Result<()> {
+    use step_02_layers::progress::Silent;
+    use step_02_layers::pull::{PullOptions, pull};
+    use step_02_layers::store::Store;
+    let home = tempfile::tempdir()?;
+    let store = Store::open(Some(home.path()))?;
+    let reference =
+        step_01_registry::Reference::parse(&format!("{}/{REPOSITORY}:{TAG}", registry.host()))?;
+    let client =
+        step_01_registry::Client::new(&reference, step_01_registry::ClientOptions::default())?;
+    let pulled = pull(
+        &client,
+        &store,
+        &reference,
+        &PullOptions::default(),
+        &Silent,
+    )?;
+    writeln!(
+        out,
+        "\nThe same with the tool (dockerless pull {reference}):"
+    )?;
+    writeln!(
+        out,
+        "  {} layer(s), digest {}",
+        pulled.sources.len(),
+        pulled.resolved.manifest.digest
+    )?;
+    writeln!(out, "  root filesystem in {}:", pulled.path.display())?;
+    let mut names: Vec<String> = std::fs::read_dir(&pulled.path)?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<std::io::Result<_>>()?;
+    names.sort();
+    writeln!(out, "    /{}", names.join("  /"))?;
+    let command = pulled.resolved.config.default_command();
+    if let Some(program) = command.first() {
+        let path = pulled.path.join(program.trim_start_matches('/'));
+        writeln!(
+            out,
+            "  its default command {command:?}, started directly (no isolation yet):"
+        )?;
+        match std::process::Command::new(&path)
+            .args(&command[1..])
+            .output()
+        {
+            Ok(output) => write!(out, "    {}", String::from_utf8_lossy(&output.stdout))?,
+            Err(error) => writeln!(out, "    cannot run {} here: {error}", path.display())?,
+        }
+    }
+    Ok(())
 }
 
 fn header(response: &reqwest::blocking::Response, name: &str) -> Result<String> {

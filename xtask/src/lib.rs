@@ -18,6 +18,7 @@ pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod course;
+pub mod demo;
 pub mod exercises;
 pub mod files;
 pub mod libtest;

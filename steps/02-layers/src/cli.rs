@@ -46,7 +46,12 @@ pub struct PullArgs {
 }
 
 /// `dockerless pull`.
-pub fn pull(args: &PullArgs, registry: &RegistryArgs, store: &StoreArgs, out: &mut dyn Write) -> Result<()> {
+pub fn pull(
+    args: &PullArgs,
+    registry: &RegistryArgs,
+    store: &StoreArgs,
+    out: &mut dyn Write,
+) -> Result<()> {
     let reference = Reference::parse(&args.image)?;
     let options = PullOptions {
         platform: args.platform.as_deref().map(Platform::parse).transpose()?,
@@ -60,7 +65,8 @@ pub fn pull(args: &PullArgs, registry: &RegistryArgs, store: &StoreArgs, out: &m
     let bars = if args.quiet {
         None
     } else {
-        let resolved = step_01_registry::inspect::resolve(&client, &reference, options.platform.as_ref())?;
+        let resolved =
+            step_01_registry::inspect::resolve(&client, &reference, options.platform.as_ref())?;
         Bars::for_layers(&resolved.image.layers)
     };
     let progress: &dyn Progress = match &bars {

@@ -9,9 +9,9 @@ use sha2::{Digest as _, Sha256};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use step_01_registry::Client;
 use step_01_registry::client::check_status;
 use step_01_registry::manifest::Descriptor;
-use step_01_registry::Client;
 
 /// How many times a blob download is started or resumed before giving up.
 pub const ATTEMPTS: u32 = 3;
@@ -72,7 +72,10 @@ fn download(
     let have = std::fs::metadata(partial).map_or(0, |m| m.len());
     let mut headers = HeaderMap::new();
     if have > 0 && have < descriptor.size {
-        headers.insert(RANGE, HeaderValue::from_str(&format!("bytes={have}-")).expect("valid header"));
+        headers.insert(
+            RANGE,
+            HeaderValue::from_str(&format!("bytes={have}-")).expect("valid header"),
+        );
     }
     let path = format!("/v2/{repository}/blobs/{}", descriptor.digest);
     let scope = format!("repository:{repository}:pull");
@@ -154,7 +157,10 @@ fn copy_verified(
     let actual = format!("sha256:{:x}", hasher.finalize());
     if actual != descriptor.digest || written != descriptor.size {
         return Err(CopyError::Fatal(Error::DigestMismatch {
-            what: format!("blob {} ({written} of {} bytes)", descriptor.digest, descriptor.size),
+            what: format!(
+                "blob {} ({written} of {} bytes)",
+                descriptor.digest, descriptor.size
+            ),
             expected: descriptor.digest.clone(),
             actual,
         }));

@@ -41,7 +41,8 @@ fn walk(home: &Path, dir: &Path, images: &mut Vec<StoredImage>) -> Result<()> {
         }
         if let Some(tag) = name.strip_suffix(".manifest.json") {
             images.push(read(home, &path, tag)?);
-        } else if entry.file_type().map_err(io)?.is_dir() && !path.with_extension("manifest.json").exists()
+        } else if entry.file_type().map_err(io)?.is_dir()
+            && !path.with_extension("manifest.json").exists()
             && !is_rootfs(&path)
         {
             walk(home, &path, images)?;
@@ -52,8 +53,12 @@ fn walk(home: &Path, dir: &Path, images: &mut Vec<StoredImage>) -> Result<()> {
 
 /// A root filesystem sits beside its manifest; never descend into one.
 fn is_rootfs(path: &Path) -> bool {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!("{name}.manifest.json")).exists()
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!("{name}.manifest.json"))
+        .exists()
 }
 
 fn read(home: &Path, manifest_path: &Path, tag: &str) -> Result<StoredImage> {
@@ -76,14 +81,24 @@ fn read(home: &Path, manifest_path: &Path, tag: &str) -> Result<StoredImage> {
         name: format!("{repository}{separator}{tag}"),
         digest: sha256_digest(&bytes),
         size: manifest.layers.iter().map(|l| l.size).sum(),
-        pulled: std::fs::metadata(manifest_path).and_then(|m| m.modified()).map_err(io)?,
+        pulled: std::fs::metadata(manifest_path)
+            .and_then(|m| m.modified())
+            .map_err(io)?,
     })
 }
 
 /// The table `dockerless images` prints.
 pub fn table(images: &[StoredImage]) -> String {
-    let width = images.iter().map(|i| i.name.len()).max().unwrap_or(5).max(5);
-    let mut out = format!("{:<width$}  {:<19}  {:>9}  PULLED\n", "IMAGE", "DIGEST", "SIZE");
+    let width = images
+        .iter()
+        .map(|i| i.name.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let mut out = format!(
+        "{:<width$}  {:<19}  {:>9}  PULLED\n",
+        "IMAGE", "DIGEST", "SIZE"
+    );
     for image in images {
         let age = image.pulled.elapsed().map_or(0, |d| d.as_secs());
         out.push_str(&format!(

@@ -49,7 +49,13 @@ pub struct Pulled {
     pub sources: Vec<Source>,
 }
 
-pub fn pull(client: &Client, store: &Store, reference: &Reference, options: &PullOptions, progress: &dyn Progress) -> Result<Pulled> {
+pub fn pull(
+    client: &Client,
+    store: &Store,
+    reference: &Reference,
+    options: &PullOptions,
+    progress: &dyn Progress,
+) -> Result<Pulled> {
     let resolved = inspect::resolve(client, reference, options.platform.as_ref())?;
     let layers = &resolved.image.layers;
     let diff_ids = &resolved.config.rootfs.diff_ids;
@@ -70,7 +76,12 @@ pub fn pull(client: &Client, store: &Store, reference: &Reference, options: &Pul
         source,
     })?;
     let sources = download_and_flatten(client, store, &resolved, &rootfs, options, progress)?;
-    let path = store.install(reference, &rootfs, &resolved.manifest.bytes, &resolved.config_bytes)?;
+    let path = store.install(
+        reference,
+        &rootfs,
+        &resolved.manifest.bytes,
+        &resolved.config_bytes,
+    )?;
     Ok(Pulled {
         resolved,
         path,
@@ -104,7 +115,8 @@ fn download_and_flatten(
                         break;
                     }
                     let report = |bytes| progress.downloaded(index, bytes);
-                    let fetched = download::fetch_blob(client, store, repository, &layers[index], &report);
+                    let fetched =
+                        download::fetch_blob(client, store, repository, &layers[index], &report);
                     if sender.send((index, fetched)).is_err() {
                         break;
                     }
@@ -142,7 +154,12 @@ fn apply_in_order(
             progress.cached(index);
         }
         progress.extracting(index);
-        apply_layer(&path, rootfs, &resolved.config.rootfs.diff_ids[index], options)?;
+        apply_layer(
+            &path,
+            rootfs,
+            &resolved.config.rootfs.diff_ids[index],
+            options,
+        )?;
         progress.done(index);
         sources.push(source);
     }

@@ -70,7 +70,13 @@ impl Store {
             dir.push(&reference.registry);
         }
         dir.push(&reference.repository);
-        dir.push(reference.tag.as_deref().or(reference.digest.as_deref()).unwrap_or("latest"));
+        dir.push(
+            reference
+                .tag
+                .as_deref()
+                .or(reference.digest.as_deref())
+                .unwrap_or("latest"),
+        );
         dir
         // END EXERCISE
     }
@@ -129,7 +135,13 @@ impl Store {
 
     /// Moves a finished image into place: the root filesystem appears at its
     /// final path whole, and the previous version (if any) stays until then.
-    pub fn install(&self, reference: &Reference, rootfs: &Path, manifest: &[u8], config: &[u8]) -> Result<PathBuf> {
+    pub fn install(
+        &self,
+        reference: &Reference,
+        rootfs: &Path,
+        manifest: &[u8],
+        config: &[u8],
+    ) -> Result<PathBuf> {
         let target = self.image_dir(reference);
         let parent = target.parent().expect("an image directory has a parent");
         std::fs::create_dir_all(parent).map_err(io_error(parent))?;
@@ -208,7 +220,13 @@ fn swap_into_place(new: &Path, target: &Path) -> Result<()> {
     if std::fs::symlink_metadata(target).is_err() {
         return std::fs::rename(new, target).map_err(io_error(target));
     }
-    match renameat2(AT_FDCWD, new, AT_FDCWD, target, RenameFlags::RENAME_EXCHANGE) {
+    match renameat2(
+        AT_FDCWD,
+        new,
+        AT_FDCWD,
+        target,
+        RenameFlags::RENAME_EXCHANGE,
+    ) {
         Ok(()) => {}
         // A file system without the exchange: move the old one aside first.
         Err(nix::errno::Errno::EINVAL) => {
