@@ -1,0 +1,201 @@
+//! One layer's extraction: every tar entry in order, then the directories'
+//! modes and times.
+
+use std::ffi::OsString;
+use std::fs::DirBuilder;
+use std::io::{self, Read};
+use std::os::unix::ffi::OsStringExt;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use nix::sys::stat::{SFlag, makedev};
+use tar::EntryType;
+
+use super::metadata::{Meta, PendingDirectories};
+use super::node::{self, LinkError, Node};
+use super::resolve::{clean_name, resolve_in_root};
+use super::whiteout::{Marker, Written, hide_lower_children};
+use super::{Applied, Options};
+use crate::error::Error;
+
+/// The mode of the parent directories a layer does not list but needs,
+/// as `tar` and Docker create them.
+const IMPLIED_DIRECTORY_MODE: u32 = 0o755;
+
+/// The state of applying one layer to a root filesystem.
+#[derive(Debug)]
+pub(super) struct Extraction<'a> {
+    root: &'a Path,
+    options: &'a Options,
+    /// What this layer wrote so far: its whiteouts must not delete it.
+    written: Written,
+    directories: PendingDirectories,
+    applied: Applied,
+}
+
+impl<'a> Extraction<'a> {
+    pub(super) fn new(root: &'a Path, options: &'a Options) -> Extraction<'a> {
+        Extraction {
+            root,
+            options,
+            written: Written::default(),
+            directories: PendingDirectories::default(),
+            applied: Applied::default(),
+        }
+    }
+
+    /// Applies one entry: a whiteout deletes, anything else is written.
+    pub(super) fn apply(&mut self, entry: &mut tar::Entry<'_, impl Read>) -> Result<(), Error> {
+        let kind = entry.header().entry_type();
+        if kind == EntryType::XGlobalHeader {
+            // PAX defaults for the rest of the archive, not a file.
+            return Ok(());
+        }
+        let name = entry.path_bytes().into_owned();
+        let shown = String::from_utf8_lossy(&name).into_owned();
+        let escape = |reason| Error::Escape {
+            entry: shown.clone(),
+            reason,
+        };
+        let relative = clean_name(&name).map_err(escape)?;
+        let Some(file_name) = relative.file_name() else {
+            // `./` stands for the root, which is not the layer's to change.
+            return match kind {
+                EntryType::Directory => Ok(()),
+                _ => Err(escape("it names the root directory itself")),
+            };
+        };
+        let extract = |path: &Path| {
+            let (entry, path) = (shown.clone(), path.to_path_buf());
+            move |source| Error::Extract {
+                entry,
+                path,
+                source,
+            }
+        };
+        let path =
+            resolve_in_root(self.root, &relative).map_err(extract(&self.root.join(&relative)))?;
+        if let Some(marker) = Marker::of(file_name).map_err(escape)? {
+            self.whiteout(marker, &path).map_err(extract(&path))?;
+            self.applied.whiteouts += 1;
+            return Ok(());
+        }
+        let node = match kind {
+            EntryType::Link => {
+                let target = entry.link_name_bytes().unwrap_or_default().into_owned();
+                return self.hard_link(&shown, &path, &target);
+            }
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => Node::File,
+            EntryType::Directory => Node::Directory,
+            EntryType::Symlink => {
+                let target = entry.link_name_bytes().unwrap_or_default().into_owned();
+                Node::Symlink(PathBuf::from(OsString::from_vec(target)))
+            }
+            EntryType::Fifo => Node::Fifo,
+            EntryType::Char | EntryType::Block if !self.options.privileged => {
+                self.applied.skipped_devices += 1;
+                return Ok(());
+            }
+            EntryType::Char | EntryType::Block => {
+                let header = entry.header();
+                let number = |n: io::Result<Option<u32>>| n.map(|n| u64::from(n.unwrap_or(0)));
+                let major =
+                    number(header.device_major()).map_err(|source| Error::Tar { source })?;
+                let minor =
+                    number(header.device_minor()).map_err(|source| Error::Tar { source })?;
+                let kind = match kind {
+                    EntryType::Char => SFlag::S_IFCHR,
+                    _ => SFlag::S_IFBLK,
+                };
+                Node::Device {
+                    kind,
+                    device: makedev(major, minor),
+                }
+            }
+            other => {
+                return Err(Error::UnsupportedEntry {
+                    entry: shown,
+                    kind: describe(other),
+                });
+            }
+        };
+        let meta = Meta::of(entry.header()).map_err(|source| Error::Tar { source })?;
+        create_parent(&path).map_err(extract(&path))?;
+        node::create(&path, &node, entry, &meta, self.options).map_err(extract(&path))?;
+        if matches!(node, Node::Directory) {
+            self.directories
+                .remember(&path, &shown, &meta)
+                .map_err(extract(&path))?;
+        }
+        self.written.insert(&path);
+        self.applied.entries += 1;
+        Ok(())
+    }
+
+    /// Applies a whiteout marker found at `path` (resolved in the root).
+    fn whiteout(&self, marker: Marker, path: &Path) -> io::Result<()> {
+        let dir = path.parent().unwrap_or(self.root);
+        match marker {
+            Marker::Opaque => hide_lower_children(dir, &self.written),
+            Marker::Whiteout(name) => self.written.remove_lower(&dir.join(name)),
+        }
+    }
+
+    /// Makes `path` a hard link to the entry named `target`.
+    fn hard_link(&mut self, entry: &str, path: &Path, target: &[u8]) -> Result<(), Error> {
+        let shown_target = String::from_utf8_lossy(target).into_owned();
+        let refuse = |reason| Error::Hardlink {
+            entry: entry.to_string(),
+            target: shown_target.clone(),
+            reason,
+        };
+        let extract = |source| Error::Extract {
+            entry: entry.to_string(),
+            path: path.to_path_buf(),
+            source,
+        };
+        let relative = clean_name(target).map_err(|_| Error::Escape {
+            entry: entry.to_string(),
+            reason: "its hard link target climbs above the root with `..`",
+        })?;
+        let target = resolve_in_root(self.root, &relative).map_err(extract)?;
+        create_parent(path).map_err(extract)?;
+        node::link(path, &target).map_err(|error| match error {
+            LinkError::Missing => refuse("the target is in neither this layer nor a lower one"),
+            LinkError::Directory => {
+                refuse("the target is a directory, which cannot be hard-linked")
+            }
+            LinkError::Io(source) => extract(source),
+        })?;
+        self.written.insert(path);
+        self.applied.entries += 1;
+        Ok(())
+    }
+
+    /// Sets the modes and times of the layer's directories, and says what
+    /// was applied.
+    pub(super) fn finish(self) -> Result<Applied, Error> {
+        self.directories.apply(self.root)?;
+        Ok(self.applied)
+    }
+}
+
+/// Creates the directories above `path` that do not exist yet. They were
+/// resolved inside the root, so none of them is a symlink.
+fn create_parent(path: &Path) -> io::Result<()> {
+    match path.parent() {
+        Some(parent) => DirBuilder::new()
+            .recursive(true)
+            .mode(IMPLIED_DIRECTORY_MODE)
+            .create(parent),
+        None => Ok(()),
+    }
+}
+
+/// An entry type for an error message: its type flag and its name.
+fn describe(kind: EntryType) -> String {
+    format!(
+        "`{}` ({kind:?})",
+        char::from(kind.as_byte()).escape_default()
+    )
+}

@@ -1,0 +1,178 @@
+//! Creating what one tar entry describes: a file, a directory, a link or a
+//! special file, at a path already resolved inside the root.
+//!
+//! Every creation follows *unlink-then-create*: whatever a lower layer left
+//! at the path is removed first ([`make_room`]), except that a directory
+//! over a directory only changes the directory's metadata. Creating on an
+//! empty path with exclusive, no-follow syscalls means nothing is ever
+//! written through a symlink that was there before.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, symlink};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::OFlag;
+use nix::sys::stat::{Mode, SFlag, mknod};
+use nix::unistd::mkfifo;
+
+use super::Options;
+use super::metadata::Meta;
+
+/// The permissions a file is created with: writable by us whatever its
+/// final mode, so even a mode-000 file can be filled before its mode is set.
+const CREATE_MODE: u32 = 0o600;
+
+/// What a tar entry creates (hard links aside, see [`link`]).
+#[derive(Debug)]
+pub(super) enum Node {
+    /// A regular file; its contents are the entry's data.
+    File,
+    Directory,
+    /// A symbolic link to this target, stored verbatim and never followed.
+    Symlink(PathBuf),
+    Fifo,
+    /// A character or block device node.
+    Device {
+        kind: SFlag,
+        device: u64,
+    },
+}
+
+/// What [`make_room`] left at a path.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Room {
+    /// Nothing: create the new node.
+    Empty,
+    /// The directory that was there, kept because a directory replaces it.
+    KeptDirectory,
+}
+
+/// Clears `path` for a new node: removes what is there (a whole directory
+/// tree included), unless both it and the new node are directories.
+pub(super) fn make_room(path: &Path, new_is_directory: bool) -> io::Result<Room> {
+    // EXERCISE(unlink-then-create): Remove what a lower layer left at a path, unless a directory meets a directory.
+    // Look at the path with `fs::symlink_metadata` (it does not follow a
+    // symlink: a symlink to a directory is a symlink, to be removed).
+    // Nothing there: Room::Empty. A directory, with a directory coming:
+    // keep it (Room::KeptDirectory), only its metadata will change. A
+    // directory otherwise: `fs::remove_dir_all`. Anything else:
+    // `fs::remove_file`. See book/src/step-02-layers.md#unlink-then-create.
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Room::Empty),
+        Err(error) => return Err(error),
+    };
+    if meta.is_dir() {
+        if new_is_directory {
+            return Ok(Room::KeptDirectory);
+        }
+        fs::remove_dir_all(path)?;
+    } else {
+        fs::remove_file(path)?;
+    }
+    Ok(Room::Empty)
+    // END EXERCISE
+}
+
+/// Creates `node` at `path` with `data` (a file's contents) and `meta`
+/// from its header. A directory gets its owner now and its mode and mtime
+/// from the caller when the layer is done; everything else gets all three.
+pub(super) fn create(
+    path: &Path,
+    node: &Node,
+    data: &mut impl Read,
+    meta: &Meta,
+    options: &Options,
+) -> io::Result<()> {
+    // EXERCISE(write-entry): Create a file, directory, symlink, FIFO or device node, with its owner, mode and mtime.
+    // Start each kind with `make_room` (unlink-then-create). Then:
+    // - File: open with `create_new` (O_EXCL), `custom_flags(O_NOFOLLOW)`
+    //   and mode CREATE_MODE, stream `data` into it with `io::copy` (never
+    //   the whole file in memory), then `meta.apply_to_file`, which sets
+    //   owner, mode and times in that order (chown clears setuid bits).
+    // - Directory: create it (mode 0o700, so this layer can fill it) unless
+    //   make_room kept one; set only the owner here.
+    // - Symlink: `std::os::unix::fs::symlink`, target as it is; owner and
+    //   times with `meta.set_owner` and `meta.set_times` (both no-follow).
+    // - Fifo and Device: `mkfifo`/`mknod` with CREATE_MODE, then owner,
+    //   `meta.set_special_mode` and times.
+    // See book/src/step-02-layers.md#writing-entries.
+    let kept = make_room(path, matches!(node, Node::Directory))?;
+    match node {
+        Node::File => {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(CREATE_MODE)
+                .custom_flags(OFlag::O_NOFOLLOW.bits())
+                .open(path)?;
+            io::copy(data, &mut file)?;
+            meta.apply_to_file(&file, options)
+        }
+        Node::Directory => {
+            if kept == Room::Empty {
+                fs::DirBuilder::new().mode(0o700).create(path)?;
+            }
+            meta.set_owner(path, options)
+        }
+        Node::Symlink(target) => {
+            symlink(target, path)?;
+            meta.set_owner(path, options)?;
+            meta.set_times(path)
+        }
+        Node::Fifo | Node::Device { .. } => {
+            let create_mode = Mode::from_bits_truncate(CREATE_MODE);
+            match node {
+                Node::Device { kind, device } => mknod(path, *kind, create_mode, *device)?,
+                _ => mkfifo(path, create_mode)?,
+            }
+            meta.set_owner(path, options)?;
+            meta.set_special_mode(path)?;
+            meta.set_times(path)
+        }
+    }
+    // END EXERCISE
+}
+
+/// Why a hard link's target cannot be linked to.
+#[derive(Debug)]
+pub(super) enum LinkError {
+    /// Nothing is at the target: it is in neither this layer nor a lower one.
+    Missing,
+    /// The target is a directory; hard links to directories are not allowed.
+    Directory,
+    Io(io::Error),
+}
+
+impl From<io::Error> for LinkError {
+    fn from(error: io::Error) -> Self {
+        LinkError::Io(error)
+    }
+}
+
+/// Makes `path` a hard link to `target`, both resolved inside the root.
+/// The target may come from this layer or any lower one. A target that is
+/// a symlink is linked as the symlink, not followed.
+pub(super) fn link(path: &Path, target: &Path) -> Result<(), LinkError> {
+    // EXERCISE(hardlink): Link to a file of this layer or a lower one, never to a directory.
+    // `target` is already resolved inside the root, like `path`. Look at
+    // it with `fs::symlink_metadata`: not found is LinkError::Missing, a
+    // directory is LinkError::Directory. Then make room at `path`
+    // (unlink-then-create) and
+    // `fs::hard_link`, which on Linux does not follow a symlink target.
+    // A hard link has no metadata of its own: it shares the target's inode.
+    // See book/src/step-02-layers.md#hard-links.
+    let meta = match fs::symlink_metadata(target) {
+        Ok(meta) => meta,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Err(LinkError::Missing),
+        Err(error) => return Err(error.into()),
+    };
+    if meta.is_dir() {
+        return Err(LinkError::Directory);
+    }
+    make_room(path, false)?;
+    fs::hard_link(target, path)?;
+    Ok(())
+    // END EXERCISE
+}

@@ -1,0 +1,140 @@
+//! Whiteouts: how a layer deletes what the layers below it wrote.
+//!
+//! A tar can only add files, so deletions are written as marker files
+//! (the OCI image spec's "whiteouts", from the AUFS union file system):
+//!
+//! - `dir/.wh.NAME` deletes `dir/NAME`, and everything below it, from the
+//!   lower layers;
+//! - `dir/.wh..wh..opq` makes `dir` *opaque*: all of its children from the
+//!   lower layers are hidden, as if this layer had made `dir` afresh.
+//!
+//! Neither ever touches what the layer itself writes, wherever the marker
+//! sits in the tar: the set of paths written so far ([`Written`]) is what
+//! keeps them. The markers themselves are never written to disk.
+
+use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// The prefix of a whiteout's file name.
+const WHITEOUT_PREFIX: &[u8] = b".wh.";
+
+/// The file name of the opaque marker. It starts with the whiteout prefix
+/// too, so it must be recognised first.
+const OPAQUE_MARKER: &[u8] = b".wh..wh..opq";
+
+/// A whiteout marker, from the file name of a layer entry.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Marker {
+    /// `.wh..wh..opq`: hide the lower layers' children of this directory.
+    Opaque,
+    /// `.wh.NAME`: delete `NAME`, a sibling of the marker, from lower layers.
+    Whiteout(OsString),
+}
+
+impl Marker {
+    /// The marker a file name makes, if any. A whiteout of `.`, `..` or of
+    /// nothing at all names no sibling: it is refused with the reason.
+    pub(super) fn of(file_name: &OsStr) -> Result<Option<Marker>, &'static str> {
+        // EXERCISE(whiteout): Recognise the opaque marker and `.wh.NAME` whiteouts by their file names.
+        // Return Ok(None) for an ordinary name. The opaque marker
+        // (OPAQUE_MARKER) also starts with WHITEOUT_PREFIX: test for it
+        // first, or it is read as a whiteout of a file named `.wh..opq`.
+        // For `.wh.NAME`, NAME is what gets deleted, a sibling of the
+        // marker: refuse an empty NAME, `.` and `..` (`.wh...` would delete
+        // the parent directory: an escape). See
+        // book/src/step-02-layers.md#whiteouts.
+        let bytes = file_name.as_bytes();
+        if bytes == OPAQUE_MARKER {
+            return Ok(Some(Marker::Opaque));
+        }
+        let Some(hidden) = bytes.strip_prefix(WHITEOUT_PREFIX) else {
+            return Ok(None);
+        };
+        match hidden {
+            b"" => Err("its whiteout names no file"),
+            b"." | b".." => Err("its whiteout names `.` or `..`, not a sibling"),
+            name => Ok(Some(Marker::Whiteout(
+                OsStr::from_bytes(name).to_os_string(),
+            ))),
+        }
+        // END EXERCISE
+    }
+}
+
+/// The paths on disk this layer has written so far, so its own whiteouts
+/// and opaque markers can spare them.
+#[derive(Debug, Default)]
+pub(super) struct Written(HashSet<PathBuf>);
+
+impl Written {
+    /// Records that this layer wrote `path`, and so the directories above
+    /// it too, whether or not the layer lists them: an opaque marker on one
+    /// of them must look inside rather than delete it.
+    pub(super) fn insert(&mut self, path: &Path) {
+        for ancestor in path.ancestors() {
+            if !self.0.insert(ancestor.to_path_buf()) {
+                break;
+            }
+        }
+    }
+
+    pub(super) fn contains(&self, path: &Path) -> bool {
+        self.0.contains(path)
+    }
+
+    /// Deletes what the lower layers put at `path`: all of it if this layer
+    /// did not write `path`; if it did and `path` is a directory, the
+    /// children this layer did not write, recursively. A missing `path` is
+    /// nothing to delete. Symbolic links are deleted, never followed.
+    pub(super) fn remove_lower(&self, path: &Path) -> io::Result<()> {
+        let meta = match fs::symlink_metadata(path) {
+            Ok(meta) => meta,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => return Err(error),
+        };
+        if !self.contains(path) {
+            return if meta.is_dir() {
+                fs::remove_dir_all(path)
+            } else {
+                fs::remove_file(path)
+            };
+        }
+        if meta.is_dir() {
+            hide_lower_children(path, self)?;
+        }
+        Ok(())
+    }
+}
+
+/// Applies an opaque marker: deletes every child of `dir` that came from a
+/// lower layer, and keeps what this layer (`written`) put there.
+pub(super) fn hide_lower_children(dir: &Path, written: &Written) -> io::Result<()> {
+    // EXERCISE(opaque-directory): Hide the lower layers' children of an opaque directory, keeping this layer's.
+    // List `dir` with `fs::read_dir` (a `dir` that does not exist, or is
+    // not a directory, hides nothing: return Ok) and hand every child's
+    // path to `written.remove_lower`, which deletes it unless this layer
+    // wrote it, and looks inside the directories it did write. The marker
+    // can come after this layer's own entries of `dir`: they must stay. See
+    // book/src/step-02-layers.md#opaque-directories.
+    let children = match fs::read_dir(dir) {
+        Ok(children) => children,
+        Err(error)
+            if matches!(
+                error.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(());
+        }
+        Err(error) => return Err(error),
+    };
+    for child in children {
+        written.remove_lower(&child?.path())?;
+    }
+    Ok(())
+    // END EXERCISE
+}
