@@ -37,6 +37,8 @@ pub enum Target {
 pub struct FaultRule {
     fault: Fault,
     target: Target,
+    /// Only requests whose path contains this (a digest, a repository).
+    path: Option<String>,
     /// `None`: every time.
     remaining: Option<u32>,
 }
@@ -55,8 +57,15 @@ impl FaultRule {
         FaultRule {
             fault,
             target,
+            path: None,
             remaining: Some(1),
         }
+    }
+
+    /// Only hit requests whose path contains `fragment`, such as one blob's digest.
+    pub fn on_path(mut self, fragment: &str) -> FaultRule {
+        self.path = Some(fragment.to_string());
+        self
     }
 
     pub fn on(mut self, target: Target) -> FaultRule {
@@ -90,10 +99,17 @@ impl Faults {
 
     /// Takes the first fault that applies to a request of this kind, among
     /// those `accept` says it can carry out there.
-    pub fn take(&self, target: Target, accept: impl Fn(&Fault) -> bool) -> Option<Fault> {
+    pub fn take(
+        &self,
+        target: Target,
+        path: &str,
+        accept: impl Fn(&Fault) -> bool,
+    ) -> Option<Fault> {
         let mut rules = self.0.lock().unwrap();
         let index = rules.iter().position(|rule| {
-            (rule.target == target || rule.target == Target::Any) && accept(&rule.fault)
+            (rule.target == target || rule.target == Target::Any)
+                && rule.path.as_ref().is_none_or(|p| path.contains(p.as_str()))
+                && accept(&rule.fault)
         })?;
         let fault = rules[index].fault.clone();
         match &mut rules[index].remaining {

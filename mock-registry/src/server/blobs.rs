@@ -38,7 +38,7 @@ pub async fn handle(call: &Call<'_>, name: &str, digest: &str) -> Reply {
             None,
         ));
     }
-    let fault = call.app.faults.take(Target::Blobs, |f| {
+    let fault = call.app.faults.take(Target::Blobs, &call.path, |f| {
         matches!(
             f,
             Fault::CutBody { .. } | Fault::WrongBytes | Fault::IgnoreRange | Fault::RedirectBlobs

@@ -76,6 +76,8 @@ impl App {
 pub struct Call<'a> {
     pub app: &'a App,
     pub method: Method,
+    /// The request's path, for faults aimed at one blob or repository.
+    pub path: String,
     pub headers: HeaderMap,
     pub query: Vec<(String, String)>,
     /// `http://host:port`, as the client addressed us (for absolute URLs and the realm).
@@ -181,8 +183,8 @@ fn target(route: &Route) -> Target {
 }
 
 /// A status fault (429, 5xx) that hits this request, if one is waiting.
-fn status_fault(app: &App, route: &Route) -> Option<ApiError> {
-    let fault = app.faults.take(target(route), |f| {
+fn status_fault(app: &App, route: &Route, path: &str) -> Option<ApiError> {
+    let fault = app.faults.take(target(route), path, |f| {
         matches!(f, Fault::TooManyRequests { .. } | Fault::ServerError { .. })
     })?;
     Some(match fault {
@@ -197,7 +199,7 @@ fn status_fault(app: &App, route: &Route) -> Option<ApiError> {
 }
 
 async fn handle(app: &App, parts: &Parts, route: Route, body: Body) -> Reply {
-    if let Some(error) = status_fault(app, &route) {
+    if let Some(error) = status_fault(app, &route, parts.uri.path()) {
         return Err(error);
     }
     let host = parts
@@ -208,6 +210,7 @@ async fn handle(app: &App, parts: &Parts, route: Route, body: Body) -> Reply {
     let call = Call {
         app,
         method: parts.method.clone(),
+        path: parts.uri.path().to_string(),
         headers: parts.headers.clone(),
         query: query::params(parts.uri.query()),
         base_url: format!("http://{host}"),

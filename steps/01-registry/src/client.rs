@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+// ANCHOR: retry_policy
 /// How often and how patiently to retry 408, 429, 5xx and dropped connections.
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {
@@ -24,6 +25,7 @@ pub struct RetryPolicy {
     /// No wait is longer than this, whatever `Retry-After` says.
     pub max_delay: Duration,
 }
+// ANCHOR_END: retry_policy
 
 impl RetryPolicy {
     /// How long to wait before attempt `attempt + 1`: what `Retry-After` asked
@@ -41,6 +43,7 @@ impl RetryPolicy {
     }
 }
 
+// ANCHOR: retry_default
 impl Default for RetryPolicy {
     fn default() -> RetryPolicy {
         RetryPolicy {
@@ -50,6 +53,7 @@ impl Default for RetryPolicy {
         }
     }
 }
+// ANCHOR_END: retry_default
 
 /// One exchange, for the `-v` log: `GET https://... -> 200`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,6 +83,7 @@ pub struct ClientOptions {
     pub observer: Option<Observer>,
 }
 
+// ANCHOR: client
 /// A client for one registry.
 pub struct Client {
     http: reqwest::blocking::Client,
@@ -93,6 +98,7 @@ pub struct Client {
     retry: RetryPolicy,
     observer: Option<Observer>,
 }
+// ANCHOR_END: client
 
 /// What one attempt came to.
 enum Attempt {
@@ -157,6 +163,7 @@ impl Client {
         check_status(&Method::GET, response).map(drop)
     }
 
+    // ANCHOR: send
     /// Sends a request for `path` (or an absolute URL) that needs `scope`
     /// (`repository:library/alpine:pull`; empty for `/v2/`), answering one auth
     /// challenge and retrying transient failures. Non-2xx answers other than
@@ -205,7 +212,9 @@ impl Client {
             }
         }
     }
+    // ANCHOR_END: send
 
+    // ANCHOR: judge
     /// Decides what a response means: done, authenticate and go again, or retry later.
     fn judge(&self, response: Response, scope: &str, authenticated: &mut bool) -> Result<Attempt> {
         let status = response.status().as_u16();
@@ -239,6 +248,7 @@ impl Client {
             _ => Ok(Attempt::Done(response)),
         }
     }
+    // ANCHOR_END: judge
 
     fn login_hint(&self) -> String {
         match &self.credentials {
@@ -250,6 +260,7 @@ impl Client {
         }
     }
 
+    // ANCHOR: redirects
     /// Follows redirects by hand: credentials go only to the registry's own
     /// origin, never to the host a blob is redirected to (a CDN, S3).
     fn send_following_redirects(
@@ -311,7 +322,9 @@ impl Client {
             message: Some("too many redirects".into()),
         })
     }
+    // ANCHOR_END: redirects
 
+    // ANCHOR: authorization
     /// The `Authorization` value for a request needing `scope`, if we have one.
     fn authorization(&self, scope: &str) -> Option<String> {
         if *self.basic.lock().unwrap() {
@@ -321,7 +334,9 @@ impl Client {
         let token = tokens.get(scope)?;
         (token.expires > Instant::now()).then(|| format!("Bearer {}", token.value))
     }
+    // ANCHOR_END: authorization
 
+    // ANCHOR: authenticate
     /// Answers a 401's challenge: a token for Bearer, credentials for Basic.
     fn authenticate(&self, response: &Response, scope: &str) -> Result<()> {
         let mut challenges: Vec<Challenge> = Vec::new();
@@ -359,6 +374,54 @@ impl Client {
             message: Some("401 without a challenge we know (Bearer or Basic)".into()),
             hint: self.login_hint(),
         })
+    }
+    // ANCHOR_END: authenticate
+}
+
+impl Client {
+    /// GETs a small document (a manifest, a config) whole, at most `limit`
+    /// bytes of it. A body cut off on the way is asked for again, like any
+    /// other dropped connection.
+    pub fn get_document(
+        &self,
+        path: &str,
+        scope: &str,
+        headers: HeaderMap,
+        limit: u64,
+        what: &str,
+    ) -> Result<(HeaderMap, Vec<u8>)> {
+        let mut attempt = 1;
+        loop {
+            let response = check_status(
+                &Method::GET,
+                self.send(Method::GET, path, scope, headers.clone())?,
+            )?;
+            let received = response.headers().clone();
+            let mut bytes = Vec::new();
+            match std::io::Read::read_to_end(
+                &mut std::io::Read::take(response, limit + 1),
+                &mut bytes,
+            ) {
+                Ok(_) if bytes.len() as u64 > limit => {
+                    return Err(Error::TooBig {
+                        what: what.to_string(),
+                        limit,
+                    });
+                }
+                Ok(_) => return Ok((received, bytes)),
+                Err(e) if attempt >= self.retry.attempts => {
+                    return Err(Error::Retries {
+                        url: format!("{}{path}", self.base),
+                        attempts: attempt,
+                        last: format!("the body of {what} was cut off: {e}"),
+                    });
+                }
+                Err(_) => {
+                    std::thread::sleep(self.retry.delay(attempt, None));
+                    attempt += 1;
+                }
+            }
+        }
     }
 }
 

@@ -1,17 +1,16 @@
 //! The image config: the platform, the layers' DiffIDs and how to run the image
 //! (Entrypoint, Cmd, Env, WorkingDir, User).
 
-use crate::client::{Client, check_status};
+use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::manifest::{Descriptor, sha256_digest};
-use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde::{Deserialize, Serialize};
-use std::io::Read;
 
 /// Configs larger than this are refused (real ones are a few kilobytes).
 pub const MAX_CONFIG_BYTES: u64 = 8 * 1024 * 1024;
 
+// ANCHOR: image_config
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageConfig {
     pub architecture: String,
@@ -58,6 +57,7 @@ impl ImageConfig {
             .collect()
     }
 }
+// ANCHOR_END: image_config
 
 /// Fetches a config blob, checks its digest, and returns its bytes and contents.
 pub fn fetch(
@@ -67,25 +67,9 @@ pub fn fetch(
 ) -> Result<(Vec<u8>, ImageConfig)> {
     let path = format!("/v2/{repository}/blobs/{}", descriptor.digest);
     let scope = format!("repository:{repository}:pull");
-    let response = check_status(
-        &Method::GET,
-        client.send(Method::GET, &path, &scope, HeaderMap::new())?,
-    )?;
     let what = format!("config {}", descriptor.digest);
-    let mut bytes = Vec::new();
-    response
-        .take(MAX_CONFIG_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::Manifest {
-            what: what.clone(),
-            reason: format!("the body was cut off: {e}"),
-        })?;
-    if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(Error::TooBig {
-            what,
-            limit: MAX_CONFIG_BYTES,
-        });
-    }
+    let (_, bytes) =
+        client.get_document(&path, &scope, HeaderMap::new(), MAX_CONFIG_BYTES, &what)?;
     let actual = sha256_digest(&bytes);
     if actual != descriptor.digest {
         return Err(Error::DigestMismatch {

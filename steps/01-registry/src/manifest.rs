@@ -5,16 +5,15 @@
 //! media types. The digest of an image is the sha256 of the manifest's bytes
 //! exactly as served, so those bytes are kept as they are.
 
-use crate::client::{Client, check_status};
+use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::platform::Platform;
-use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
-use std::io::Read;
 
+// ANCHOR: media_types
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -31,7 +30,9 @@ pub const ACCEPTED: [&str; 4] = [
 
 /// Manifests larger than this are refused, as registries refuse to store them.
 pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
+// ANCHOR_END: media_types
 
+// ANCHOR: types
 /// A pointer to content: what it is, its digest and its size.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -78,6 +79,7 @@ pub enum Manifest {
     Image(ImageManifest),
     Index(Index),
 }
+// ANCHOR_END: types
 
 /// A manifest as fetched: its media type, its digest (checked) and its bytes.
 #[derive(Clone, Debug)]
@@ -93,6 +95,7 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
     format!("sha256:{:x}", Sha256::digest(bytes))
 }
 
+// ANCHOR: fetch
 /// Fetches a manifest or index by tag or digest and checks it.
 pub fn fetch(client: &Client, repository: &str, reference: &str) -> Result<Fetched> {
     let path = format!("/v2/{repository}/manifests/{reference}");
@@ -101,34 +104,17 @@ pub fn fetch(client: &Client, repository: &str, reference: &str) -> Result<Fetch
         HeaderValue::from_str(&ACCEPTED.join(", ")).expect("media types are valid header text");
     headers.insert(ACCEPT, accept);
     let scope = format!("repository:{repository}:pull");
-    let response = check_status(
-        &Method::GET,
-        client.send(Method::GET, &path, &scope, headers)?,
-    )?;
+    let what = format!("manifest {repository}:{reference}");
+    let (received, bytes) =
+        client.get_document(&path, &scope, headers, MAX_MANIFEST_BYTES, &what)?;
     let header = |name: &str| {
-        response
-            .headers()
+        received
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or("").trim().to_string())
     };
     let content_type = header(CONTENT_TYPE.as_str());
     let claimed = header("Docker-Content-Digest");
-    let what = format!("manifest {repository}:{reference}");
-    let mut bytes = Vec::new();
-    response
-        .take(MAX_MANIFEST_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::Manifest {
-            what: what.clone(),
-            reason: format!("the body was cut off: {e}"),
-        })?;
-    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
-        return Err(Error::TooBig {
-            what,
-            limit: MAX_MANIFEST_BYTES,
-        });
-    }
     let digest = verify(&what, &bytes, reference, claimed.as_deref())?;
     let (media_type, manifest) = parse(&what, &bytes, content_type.as_deref())?;
     Ok(Fetched {
@@ -138,6 +124,7 @@ pub fn fetch(client: &Client, repository: &str, reference: &str) -> Result<Fetch
         manifest,
     })
 }
+// ANCHOR_END: fetch
 
 /// Checks the bytes against the digest asked for and the one the registry claims;
 /// returns the digest.

@@ -1,0 +1,332 @@
+//! `dockerless pull` end to end against the bundled registry: the requests it
+//! makes, the cache, resuming, refusing wrong bytes, and installing atomically.
+
+use mock_registry::{Auth, Fault, FaultRule, MockRegistry};
+use std::path::Path;
+use std::time::Duration;
+use step_01_registry::{Client, ClientOptions, Reference, RetryPolicy};
+use step_02_layers::download::Source;
+use step_02_layers::error::Error;
+use step_02_layers::progress::Silent;
+use step_02_layers::pull::{PullOptions, Pulled, pull};
+use step_02_layers::store::Store;
+use step_02_layers::tree;
+
+const READ: &str = "step-02-layers.md#downloading-blobs";
+/// The one layer of `library/hello`.
+const HELLO_LAYER: &str = "sha256:eca8d088320eb19ad0860bc15bb7adc794aacb7fca36d965083bdead114a76dc";
+
+struct Setup {
+    registry: MockRegistry,
+    home: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let registry = MockRegistry::with_fixtures().expect("the bundled registry starts");
+        registry.set_auth(Auth::token("learner", "secret"));
+        Setup {
+            registry,
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn reference(&self, name: &str) -> Reference {
+        Reference::parse(&format!("{}/{name}", self.registry.host())).unwrap()
+    }
+
+    fn store(&self) -> Store {
+        Store::open(Some(self.home.path())).unwrap()
+    }
+
+    fn pull(&self, name: &str) -> Result<Pulled, Error> {
+        let reference = self.reference(name);
+        let client = Client::new(
+            &reference,
+            ClientOptions {
+                retry: RetryPolicy {
+                    attempts: 3,
+                    base_delay: Duration::ZERO,
+                    max_delay: Duration::ZERO,
+                },
+                ..ClientOptions::default()
+            },
+        )
+        .unwrap();
+        let options = PullOptions {
+            jobs: 1,
+            ..PullOptions::default()
+        };
+        pull(&client, &self.store(), &reference, &options, &Silent)
+    }
+
+    /// The registry's log, one request a line.
+    fn log(&self) -> String {
+        self.registry.take_request_lines().join("\n")
+    }
+}
+
+/// Everything under `dir`, for checking that nothing was left behind.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            found.push(path.strip_prefix(dir).unwrap().display().to_string());
+            if entry.file_type().unwrap().is_dir() && !path.join("bin").exists() {
+                stack.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn a_pull_asks_for_manifest_config_and_layers_once_each() {
+    let setup = Setup::new();
+    let pulled = setup
+        .pull("library/layers:oci")
+        .expect("library/layers:oci pulls");
+    insta::assert_snapshot!(setup.log());
+    let expected = setup
+        .home
+        .path()
+        .join(format!("{}/library/layers/oci", setup.registry.host()));
+    workshop::check_eq!(
+        pulled.path,
+        expected,
+        read = "step-02-layers.md#the-image-store",
+        "where the image lands"
+    );
+}
+
+#[test]
+fn the_flattened_tree_of_each_fixture() {
+    let setup = Setup::new();
+    let mut out = String::new();
+    for name in [
+        "library/hello:latest",
+        "library/layers:latest",
+        "library/multi:oci",
+    ] {
+        let pulled = setup.pull(name).expect("fixture pulls");
+        out.push_str(&format!(
+            "== {name}\n{}\n",
+            tree::listing(&pulled.path).unwrap()
+        ));
+    }
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn a_second_pull_downloads_no_layer_again() {
+    let setup = Setup::new();
+    setup.pull("library/layers:latest").unwrap();
+    setup.log();
+    let again = setup.pull("library/layers:latest").unwrap();
+    workshop::check_eq!(
+        again.sources,
+        vec![Source::Cache; 4],
+        read = READ,
+        "every layer from the cache"
+    );
+    insta::assert_snapshot!(setup.log(), @r"
+    GET /v2/library/layers/manifests/latest -> 401
+    GET /token?service=mock-registry&scope=repository%3Alibrary%2Flayers%3Apull -> 200
+    GET /v2/library/layers/manifests/latest (Bearer) -> 200
+    GET /v2/library/layers/blobs/sha256:4aa4ca26b0cf7eef21c97f1e781af8eab095f1f9d71e34c725d3c694e0a48e9b (Bearer) -> 200
+    ");
+}
+
+#[test]
+fn a_cut_download_resumes_with_range() {
+    let setup = Setup::new();
+    setup
+        .registry
+        .inject(FaultRule::new(Fault::CutBody { after: 100 }).on_path(HELLO_LAYER));
+    let pulled = setup
+        .pull("library/hello:latest")
+        .expect("the pull recovers");
+    let log = setup.log();
+    let resumed: Vec<&str> = log.lines().filter(|l| l.contains("[bytes=")).collect();
+    workshop::check_eq!(
+        resumed.len(),
+        1,
+        read = READ,
+        "one request resumes with a Range header; the log was:\n{log}"
+    );
+    workshop::check!(
+        resumed[0].ends_with("-> 206"),
+        expected = "206 Partial Content",
+        got = resumed,
+        read = READ
+    );
+    workshop::check!(
+        pulled.path.join("bin/hello").exists(),
+        expected = "bin/hello installed",
+        got = pulled.path,
+        read = READ
+    );
+}
+
+#[test]
+fn a_server_that_ignores_range_is_read_from_the_start() {
+    let setup = Setup::new();
+    setup
+        .registry
+        .inject(FaultRule::new(Fault::CutBody { after: 100 }).on_path(HELLO_LAYER));
+    setup
+        .registry
+        .inject(FaultRule::new(Fault::IgnoreRange).on_path(HELLO_LAYER));
+    let pulled = setup
+        .pull("library/hello:latest")
+        .expect("the pull recovers");
+    workshop::check!(
+        pulled.path.join("bin/hello").exists(),
+        expected = "bin/hello installed",
+        got = pulled.path,
+        read = READ
+    );
+}
+
+#[test]
+fn wrong_bytes_install_nothing_and_keep_the_previous_version() {
+    let setup = Setup::new();
+    setup.pull("library/hello:latest").unwrap();
+    // The same tag now points at another image whose layer arrives damaged.
+    let mut other = mock_registry::fixtures::layers(mock_registry::fixtures::Format::Docker);
+    other.repository = "library/hello".into();
+    other.tag = "latest".into();
+    setup.registry.seed(&other).unwrap();
+    setup
+        .registry
+        .inject(FaultRule::new(Fault::WrongBytes).always());
+    let error = setup.pull("library/hello:latest").unwrap_err();
+    workshop::check!(
+        matches!(
+            error,
+            Error::DigestMismatch { .. }
+                | Error::Registry(step_01_registry::Error::DigestMismatch { .. })
+        ),
+        expected = "a digest mismatch",
+        got = error,
+        read = READ,
+    );
+    let image = setup
+        .store()
+        .image_dir(&setup.reference("library/hello:latest"));
+    workshop::check!(
+        image.join("bin/hello").exists() && !image.join("srv").exists(),
+        expected = "the previous version of library/hello:latest still in place",
+        got = entries(&image),
+        read = "step-02-layers.md#installing-atomically",
+    );
+    let leftovers = entries(&setup.home.path().join(".tmp"));
+    workshop::check!(
+        leftovers.is_empty(),
+        expected = "no half-written image",
+        got = leftovers,
+        read = "step-02-layers.md#installing-atomically"
+    );
+}
+
+#[test]
+fn a_new_version_replaces_the_old_one_whole() {
+    let setup = Setup::new();
+    setup.pull("library/hello:latest").unwrap();
+    let mut other = mock_registry::fixtures::layers(mock_registry::fixtures::Format::Docker);
+    other.repository = "library/hello".into();
+    other.tag = "latest".into();
+    setup.registry.seed(&other).unwrap();
+    let pulled = setup.pull("library/hello:latest").unwrap();
+    workshop::check!(
+        pulled.path.join("srv").exists() && !pulled.path.join("home/learner").exists(),
+        expected = "only the new image's files",
+        got = entries(&pulled.path),
+        read = "step-02-layers.md#installing-atomically",
+    );
+    let manifest = std::fs::read(
+        setup
+            .store()
+            .manifest_path(&setup.reference("library/hello:latest")),
+    )
+    .unwrap();
+    workshop::check_eq!(
+        manifest,
+        other.manifest.bytes.to_vec(),
+        read = "step-02-layers.md#the-image-store",
+        "the manifest beside it is the new one"
+    );
+}
+
+#[test]
+fn redirected_blobs_are_fetched_without_the_token() {
+    let setup = Setup::new();
+    setup
+        .registry
+        .inject(FaultRule::new(Fault::RedirectBlobs).always());
+    setup
+        .pull("library/hello:latest")
+        .expect("blobs come from the second origin");
+    let cdn: Vec<_> = setup
+        .registry
+        .requests()
+        .into_iter()
+        .filter(|r| r.origin == mock_registry::Origin::Cdn)
+        .collect();
+    workshop::check!(
+        !cdn.is_empty() && cdn.iter().all(|r| r.authorization.is_none()),
+        expected = "blob requests to the second origin, none with Authorization",
+        got = cdn,
+        read = "step-01-registry.md#retries-and-redirects",
+    );
+}
+
+#[test]
+fn the_store_follows_the_seeds_layout() {
+    let store = Store::open(Some(Path::new("/images"))).unwrap_or_else(|_| {
+        Store::open(Some(tempfile::tempdir().unwrap().keep().as_path())).unwrap()
+    });
+    let home = store.home().to_path_buf();
+    let path = |name: &str| {
+        store
+            .image_dir(&Reference::parse(name).unwrap())
+            .strip_prefix(&home)
+            .unwrap()
+            .display()
+            .to_string()
+    };
+    let read = "step-02-layers.md#the-image-store";
+    workshop::check_eq!(path("alpine"), "library/alpine/latest", read = read);
+    workshop::check_eq!(path("me/app:v1"), "me/app/v1", read = read);
+    workshop::check_eq!(
+        path("localhost:5000/me/app:v1"),
+        "localhost:5000/me/app/v1",
+        read = read
+    );
+}
+
+#[test]
+fn images_lists_what_was_pulled() {
+    let setup = Setup::new();
+    setup.pull("library/hello:latest").unwrap();
+    setup.pull("library/layers:oci").unwrap();
+    let list = step_02_layers::images::list(&setup.store()).unwrap();
+    let names: Vec<String> = list
+        .iter()
+        .map(|i| {
+            format!(
+                "{} {} {}",
+                i.name.replace(&setup.registry.host(), "REGISTRY"),
+                i.digest,
+                i.size
+            )
+        })
+        .collect();
+    insta::assert_snapshot!(names.join("\n"), @r"
+    REGISTRY/library/hello:latest sha256:07bf1163d7dda2dd8c9c945b8756b562b288a4d791e2f9ece8a593c62a366baf 863
+    REGISTRY/library/layers:oci sha256:d708d72d672e20bac8a8ece6adf8470ac676041878272a71de9a0e7d40f04fc5 2246
+    ");
+}
