@@ -7,15 +7,15 @@
 //!
 //! The rules, each in its own module:
 //!
-//! - names are resolved inside the root and symlinks are never followed out
-//!   of it ([`resolve`]);
+//! - names are resolved inside the root, and symlinks are never followed
+//!   out of it ([`resolve_in_root`]);
 //! - unlink-then-create: what a lower layer left at a path is replaced, a
-//!   directory over a directory only changes metadata ([`node`]);
+//!   directory over a directory only changes metadata (`node`);
 //! - whiteouts delete from the lower layers, opaque markers hide a
 //!   directory's lower children, and neither touches the layer's own
-//!   entries ([`whiteout`]);
+//!   entries (`whiteout`);
 //! - owners (only when privileged), modes and times are set with no-follow
-//!   syscalls; directories get theirs when the layer is done ([`metadata`]).
+//!   syscalls; directories get theirs when the layer is done (`metadata`).
 
 mod layer;
 mod metadata;

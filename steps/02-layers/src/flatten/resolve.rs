@@ -65,10 +65,10 @@ pub fn clean_name(name: &[u8]) -> Result<PathBuf, &'static str> {
 /// `ENOTDIR` when a leading component is a file).
 pub fn resolve_in_root(root: &Path, path: &Path) -> io::Result<PathBuf> {
     // EXERCISE(resolve-in-root): Resolve a path inside the root, following symlinks as if the root were `/`.
-    // Keep a stack of components still to walk (push them in reverse) and
-    // the resolved path so far, relative to `root`. Pop one at a time:
-    // - `.` and the root component do nothing; `..` pops the resolved path
-    //   (at the root it stays at the root: never above it);
+    // Keep a stack of the names still to walk (`components_reversed` gives
+    // them last first, `/` and `.` left out) and the resolved path so far,
+    // relative to `root`. Pop one name at a time:
+    // - `..` pops the resolved path (at the root it stays: never above it);
     // - the last component is appended as it is, never followed;
     // - any other component is looked at with `fs::symlink_metadata` (lstat,
     //   which does not follow). A symlink is read with `fs::read_link`; an

@@ -93,7 +93,7 @@ impl Written {
     pub(super) fn remove_lower(&self, path: &Path) -> io::Result<()> {
         let meta = match fs::symlink_metadata(path) {
             Ok(meta) => meta,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(error) if is_missing(&error) => return Ok(()),
             Err(error) => return Err(error),
         };
         if !self.contains(path) {
@@ -115,21 +115,15 @@ impl Written {
 pub(super) fn hide_lower_children(dir: &Path, written: &Written) -> io::Result<()> {
     // EXERCISE(opaque-directory): Hide the lower layers' children of an opaque directory, keeping this layer's.
     // List `dir` with `fs::read_dir` (a `dir` that does not exist, or is
-    // not a directory, hides nothing: return Ok) and hand every child's
+    // not a directory, hides nothing: return Ok, `is_missing` tells) and
+    // hand every child's
     // path to `written.remove_lower`, which deletes it unless this layer
     // wrote it, and looks inside the directories it did write. The marker
     // can come after this layer's own entries of `dir`: they must stay. See
     // book/src/step-02-layers.md#opaque-directories.
     let children = match fs::read_dir(dir) {
         Ok(children) => children,
-        Err(error)
-            if matches!(
-                error.kind(),
-                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-            ) =>
-        {
-            return Ok(());
-        }
+        Err(error) if is_missing(&error) => return Ok(()),
         Err(error) => return Err(error),
     };
     for child in children {
@@ -137,4 +131,13 @@ pub(super) fn hide_lower_children(dir: &Path, written: &Written) -> io::Result<(
     }
     Ok(())
     // END EXERCISE
+}
+
+/// Whether `error` says there is nothing at a path: it does not exist, or
+/// one of its parents is not a directory. Either way nothing is hidden.
+fn is_missing(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    )
 }
