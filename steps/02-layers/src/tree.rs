@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! /bin d 0755 0:0 - -
-//! /bin/hello f 0755 0:0 200 sha256:4c6a0e7e3d2f
+//! /bin/hello f 0755 0:0 200 sha256:26bf145897cd
 //! /srv/app/current l 0777 0:0 - -> config.txt
 //! /srv/app/pipe p 0644 0:0 - -
 //! /dev/null c 0666 0:0 - 1,3
