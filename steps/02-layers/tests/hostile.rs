@@ -332,6 +332,26 @@ fn a_hard_link_through_a_symlinked_parent_is_refused() {
     sandbox.check_nothing_outside_changed();
 }
 
+/// `link -> /tmp/.../canary`, then `copy` hard-linked to `link`: following
+/// the symlink would give the root a second name for the host's file. The
+/// hard link is made to the symlink itself.
+#[test]
+fn a_hard_link_to_a_symlink_links_the_symlink() {
+    let sandbox = Sandbox::new();
+    let result = sandbox.attack(&[vec![
+        Entry::symlink("link", sandbox.absolute("canary")),
+        Entry::hardlink("copy", "link"),
+    ]]);
+    check_applied(&result);
+    check!(
+        fs::symlink_metadata(sandbox.root.join("copy")).is_ok_and(|m| m.is_symlink()),
+        expected = "copy to be a second name of the symlink, itself a symlink",
+        got = tree::listing(&sandbox.root).unwrap(),
+        read = "step-02-layers.md#hard-links",
+    );
+    sandbox.check_nothing_outside_changed();
+}
+
 /// `.wh...`: a whiteout of `..`, which would delete the root's parent.
 #[test]
 fn a_whiteout_of_dotdot_is_refused() {
@@ -511,8 +531,9 @@ fn a_deep_tar_bomb_with_dotdot_is_refused() {
     sandbox.check_nothing_outside_changed();
 }
 
-/// Directories made unwritable by the attack (mode 000) must not stop the
-/// sandbox from being cleaned up, and are the layer's own business.
+/// `locked/` with mode 000, then entries below it: a layer that locks its
+/// own directories to make the rest of the extraction fail halfway. The
+/// modes wait until the layer is done, so every entry is written.
 #[test]
 fn a_mode_000_directory_tree_is_filled_and_closed() {
     let sandbox = Sandbox::new();
