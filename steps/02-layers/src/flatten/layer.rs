@@ -80,43 +80,12 @@ impl<'a> Extraction<'a> {
             self.applied.whiteouts += 1;
             return Ok(());
         }
-        let node = match kind {
-            EntryType::Link => {
-                let target = entry.link_name_bytes().unwrap_or_default().into_owned();
-                return self.hard_link(&shown, &path, &target);
-            }
-            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => Node::File,
-            EntryType::Directory => Node::Directory,
-            EntryType::Symlink => {
-                let target = entry.link_name_bytes().unwrap_or_default().into_owned();
-                Node::Symlink(PathBuf::from(OsString::from_vec(target)))
-            }
-            EntryType::Fifo => Node::Fifo,
-            EntryType::Char | EntryType::Block if !self.options.privileged => {
+        let node = match Action::of(entry, &shown, self.options)? {
+            Action::Create(node) => node,
+            Action::HardLink(target) => return self.hard_link(&shown, &path, &target),
+            Action::SkipDevice => {
                 self.applied.skipped_devices += 1;
                 return Ok(());
-            }
-            EntryType::Char | EntryType::Block => {
-                let header = entry.header();
-                let number = |n: io::Result<Option<u32>>| n.map(|n| u64::from(n.unwrap_or(0)));
-                let major =
-                    number(header.device_major()).map_err(|source| Error::Tar { source })?;
-                let minor =
-                    number(header.device_minor()).map_err(|source| Error::Tar { source })?;
-                let kind = match kind {
-                    EntryType::Char => SFlag::S_IFCHR,
-                    _ => SFlag::S_IFBLK,
-                };
-                Node::Device {
-                    kind,
-                    device: makedev(major, minor),
-                }
-            }
-            other => {
-                return Err(Error::UnsupportedEntry {
-                    entry: shown,
-                    kind: describe(other),
-                });
             }
         };
         let meta = Meta::of(entry.header()).map_err(|source| Error::Tar { source })?;
@@ -177,6 +146,61 @@ impl<'a> Extraction<'a> {
     pub(super) fn finish(self) -> Result<Applied, Error> {
         self.directories.apply(self.root)?;
         Ok(self.applied)
+    }
+}
+
+/// What to do with an entry that is not a whiteout.
+enum Action {
+    Create(Node),
+    /// Link to the entry of this name.
+    HardLink(Vec<u8>),
+    /// A device node we may not create.
+    SkipDevice,
+}
+
+impl Action {
+    /// The action for `entry` (shown as `shown` in errors) by its type.
+    fn of(
+        entry: &tar::Entry<'_, impl Read>,
+        shown: &str,
+        options: &Options,
+    ) -> Result<Action, Error> {
+        let header = entry.header();
+        let link_target = || entry.link_name_bytes().unwrap_or_default().into_owned();
+        let kind = header.entry_type();
+        let node = match kind {
+            EntryType::Link => return Ok(Action::HardLink(link_target())),
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => Node::File,
+            EntryType::Directory => Node::Directory,
+            EntryType::Symlink => Node::Symlink(PathBuf::from(OsString::from_vec(link_target()))),
+            EntryType::Fifo => Node::Fifo,
+            EntryType::Char | EntryType::Block if !options.privileged => {
+                return Ok(Action::SkipDevice);
+            }
+            EntryType::Char | EntryType::Block => {
+                let number = |n: io::Result<Option<u32>>| {
+                    n.map(|n| u64::from(n.unwrap_or(0)))
+                        .map_err(|source| Error::Tar { source })
+                };
+                Node::Device {
+                    kind: match kind {
+                        EntryType::Char => SFlag::S_IFCHR,
+                        _ => SFlag::S_IFBLK,
+                    },
+                    device: makedev(
+                        number(header.device_major())?,
+                        number(header.device_minor())?,
+                    ),
+                }
+            }
+            other => {
+                return Err(Error::UnsupportedEntry {
+                    entry: shown.to_string(),
+                    kind: describe(other),
+                });
+            }
+        };
+        Ok(Action::Create(node))
     }
 }
 
