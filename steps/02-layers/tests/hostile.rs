@@ -352,6 +352,19 @@ fn a_hard_link_to_a_symlink_links_the_symlink() {
     sandbox.check_nothing_outside_changed();
 }
 
+/// `./` as a symlink to the sandbox: replacing the root itself would put
+/// every later entry outside. An entry may not name the root.
+#[test]
+fn an_entry_replacing_the_root_itself_is_refused() {
+    let sandbox = Sandbox::new();
+    let result = sandbox.attack(&[vec![
+        Entry::symlink("./", sandbox.absolute("")),
+        Entry::file("canary", "pwned"),
+    ]]);
+    check_escape(&result, "./");
+    sandbox.check_nothing_outside_changed();
+}
+
 /// `.wh...`: a whiteout of `..`, which would delete the root's parent.
 #[test]
 fn a_whiteout_of_dotdot_is_refused() {
