@@ -1,5 +1,9 @@
 //! What the interop tests share: finding the real peers (skopeo, umoci, ...)
-//! and running `mock-registry serve` as a child process.
+//! and running `mock-registry serve` and the distribution registry as child
+//! processes.
+
+// Each test binary includes this module and uses a part of it.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -74,6 +78,66 @@ impl Served {
 }
 
 impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The CNCF distribution registry (Debian's `docker-registry`), on a free
+/// loopback port with a store in a temporary directory; stopped when dropped.
+pub struct Distribution {
+    child: Child,
+    _store: tempfile::TempDir,
+    /// `127.0.0.1:PORT`
+    pub host: String,
+}
+
+impl Distribution {
+    /// Starts it, open to anyone.
+    pub fn start() -> Option<Distribution> {
+        let binary = peer("docker-registry")?;
+        let store = tempfile::tempdir().unwrap();
+        // The port is chosen here and released just before the registry binds it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = format!(
+            "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            store.path().join("data").display()
+        );
+        let config_path = store.path().join("config.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let mut child = Command::new(binary)
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("docker-registry starts");
+        // It says "listening on" once it accepts connections.
+        let mut lines = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let read = lines.read_line(&mut line).unwrap();
+            assert!(read > 0, "docker-registry stopped before it listened");
+            if line.contains("listening on") {
+                break;
+            }
+        }
+        std::thread::spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
+        Some(Distribution {
+            child,
+            _store: store,
+            host: format!("127.0.0.1:{port}"),
+        })
+    }
+}
+
+impl Drop for Distribution {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

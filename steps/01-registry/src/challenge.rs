@@ -8,6 +8,7 @@
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 
+// ANCHOR: challenge
 /// One challenge: a scheme (`bearer`, `basic`, lowercased) and its parameters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Challenge {
@@ -20,6 +21,7 @@ impl Challenge {
         self.params.get(name).map(String::as_str)
     }
 }
+// ANCHOR_END: challenge
 
 /// Parses every challenge in a `WWW-Authenticate` header value.
 pub fn parse_challenges(header: &str) -> Result<Vec<Challenge>> {

@@ -142,6 +142,11 @@ impl Client {
         })
     }
 
+    /// The registry as the reference names it (`docker.io`, `localhost:5000`).
+    pub fn registry(&self) -> &str {
+        &self.registry
+    }
+
     /// `http://host:port` or `https://host`.
     pub fn base_url(&self) -> &str {
         &self.base

@@ -9,6 +9,7 @@ use base64::Engine as _;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+// ANCHOR: credentials
 /// A user name and password. `Debug` never shows the password.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
@@ -24,6 +25,7 @@ impl fmt::Debug for Credentials {
             .finish()
     }
 }
+// ANCHOR_END: credentials
 
 impl Credentials {
     pub fn new(username: &str, password: &str) -> Credentials {
@@ -42,6 +44,7 @@ impl Credentials {
         )
     }
 
+    // ANCHOR: lookup
     /// Credentials for `registry` (`docker.io`, `localhost:5000`, ...): the
     /// environment first, then the Docker config file.
     pub fn lookup(registry: &str) -> Result<Option<Credentials>> {
@@ -57,8 +60,10 @@ impl Credentials {
             _ => Ok(None),
         }
     }
+    // ANCHOR_END: lookup
 }
 
+// ANCHOR: keys_for
 /// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
 fn docker_config_path() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("DOCKER_CONFIG") {
@@ -85,6 +90,7 @@ fn keys_for(registry: &str) -> Vec<String> {
         format!("http://{registry}"),
     ]
 }
+// ANCHOR_END: keys_for
 
 /// Reads the `auths` section of a Docker config file.
 pub fn from_docker_config(path: &Path, registry: &str) -> Result<Option<Credentials>> {

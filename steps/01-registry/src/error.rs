@@ -51,6 +51,15 @@ pub enum Error {
         actual: String,
     },
 
+    #[error("{registry} has no image {repository}:{reference}: check the name and the tag{}", detail(.code, .message))]
+    NotFound {
+        registry: String,
+        repository: String,
+        reference: String,
+        code: Option<String>,
+        message: Option<String>,
+    },
+
     #[error("{what} is larger than {limit} bytes: refusing to read it")]
     TooBig { what: String, limit: u64 },
 

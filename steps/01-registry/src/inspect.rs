@@ -33,6 +33,7 @@ impl Resolved {
     }
 }
 
+// ANCHOR: resolve
 /// Fetches the manifest a reference names; for an index, chooses `wanted`
 /// (the host's platform when `None`) and fetches that manifest; then the config.
 pub fn resolve(
@@ -78,6 +79,7 @@ pub fn resolve(
     }
     Ok(resolved)
 }
+// ANCHOR_END: resolve
 
 /// `1.5 MB`, `863 B`: sizes as people read them (decimal units, like Docker).
 pub fn human_size(bytes: u64) -> String {

@@ -105,8 +105,23 @@ pub fn fetch(client: &Client, repository: &str, reference: &str) -> Result<Fetch
     headers.insert(ACCEPT, accept);
     let scope = format!("repository:{repository}:pull");
     let what = format!("manifest {repository}:{reference}");
-    let (received, bytes) =
-        client.get_document(&path, &scope, headers, MAX_MANIFEST_BYTES, &what)?;
+    let (received, bytes) = client
+        .get_document(&path, &scope, headers, MAX_MANIFEST_BYTES, &what)
+        .map_err(|error| match error {
+            Error::Status {
+                status: 404,
+                code,
+                message,
+                ..
+            } => Error::NotFound {
+                registry: client.registry().to_string(),
+                repository: repository.to_string(),
+                reference: reference.to_string(),
+                code,
+                message,
+            },
+            other => other,
+        })?;
     let header = |name: &str| {
         received
             .get(name)

@@ -5,6 +5,7 @@ use crate::manifest::{Descriptor, Index};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+// ANCHOR: platform
 /// An image's platform, as an index entry or a config names it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Platform {
@@ -13,8 +14,10 @@ pub struct Platform {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
 }
+// ANCHOR_END: platform
 
 impl Platform {
+    // ANCHOR: host
     /// The platform this program runs on, in the names images use.
     pub fn host() -> Platform {
         let (architecture, variant) = match std::env::consts::ARCH {
@@ -32,6 +35,7 @@ impl Platform {
             variant: variant.map(str::to_string),
         }
     }
+    // ANCHOR_END: host
 
     /// Parses `os/arch` or `os/arch/variant`.
     pub fn parse(text: &str) -> Result<Platform> {
@@ -57,6 +61,7 @@ impl Platform {
         }
     }
 
+    // ANCHOR: satisfies
     /// The variant, with arm64's implicit `v8` made explicit.
     fn effective_variant(&self) -> Option<&str> {
         match (self.architecture.as_str(), self.variant.as_deref()) {
@@ -72,6 +77,7 @@ impl Platform {
             && self.architecture == wanted.architecture
             && (wanted.variant.is_none() || self.effective_variant() == wanted.effective_variant())
     }
+    // ANCHOR_END: satisfies
 }
 
 impl fmt::Display for Platform {

@@ -5,6 +5,7 @@
 use crate::error::{Error, Result};
 use std::fmt;
 
+// ANCHOR: reference
 /// How Docker names Docker Hub in a normalised reference.
 pub const DOCKER_HUB: &str = "docker.io";
 /// Where Docker Hub's registry API really lives.
@@ -22,6 +23,7 @@ pub struct Reference {
     /// `sha256:...` when the reference pins a digest.
     pub digest: Option<String>,
 }
+// ANCHOR_END: reference
 
 impl Reference {
     /// Parses a reference the way `docker pull` does.
@@ -98,6 +100,7 @@ impl Reference {
         // END EXERCISE
     }
 
+    // ANCHOR: api_host
     /// The host that serves the registry API: Docker Hub's is not `docker.io`.
     pub fn api_host(&self) -> &str {
         if self.registry == DOCKER_HUB {
@@ -118,6 +121,7 @@ impl Reference {
             .or(self.tag.as_deref())
             .unwrap_or("latest")
     }
+    // ANCHOR_END: api_host
 
     /// Registries on this machine speak plain HTTP (as Docker allows for
     /// `localhost` and loopback addresses); everything else HTTPS.

@@ -5,6 +5,7 @@ use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use std::time::{Duration, Instant};
 
+// ANCHOR: token
 /// A token and when it stops working.
 #[derive(Clone)]
 pub struct Token {
@@ -14,6 +15,7 @@ pub struct Token {
 
 /// How long a token lives when the realm does not say (the spec's default).
 pub const DEFAULT_EXPIRY: Duration = Duration::from_secs(60);
+// ANCHOR_END: token
 
 /// Asks the challenge's realm for a token for `scope`, with Basic credentials
 /// when there are any (anonymous otherwise).

@@ -1,0 +1,132 @@
+//! What `dockerless` prints, for people: summaries, progress-free output when
+//! not on a terminal, and errors that say what to do.
+
+use assert_cmd::Command;
+use mock_registry::{Auth, MockRegistry};
+
+struct Tool {
+    registry: MockRegistry,
+    home: tempfile::TempDir,
+}
+
+impl Tool {
+    fn new() -> Tool {
+        let registry = MockRegistry::with_fixtures().unwrap();
+        registry.set_auth(Auth::token("learner", "secret"));
+        Tool {
+            registry,
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Runs dockerless with the store in a temporary home and no credentials
+    /// from the environment; returns (success, stdout, stderr) with the
+    /// registry's address and the home replaced by placeholders.
+    fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let output = Command::cargo_bin("dockerless")
+            .unwrap()
+            .args(args)
+            .env("DOCKER_INTERNALS_HOME", self.home.path())
+            .env("DOCKER_CONFIG", self.home.path().join("no-docker-config"))
+            .env_remove("DOCKER_USERNAME")
+            .env_remove("DOCKER_PASSWORD")
+            .output()
+            .unwrap();
+        let clean = |bytes: &[u8]| {
+            String::from_utf8_lossy(bytes)
+                .replace(&self.registry.host(), "REGISTRY")
+                .replace(&self.home.path().display().to_string(), "HOME")
+        };
+        (
+            output.status.success(),
+            clean(&output.stdout),
+            clean(&output.stderr),
+        )
+    }
+
+    fn image(&self, name: &str) -> String {
+        format!("{}/{name}", self.registry.host())
+    }
+}
+
+#[test]
+fn inspect_prints_a_summary_and_raw_prints_the_bytes() {
+    let tool = Tool::new();
+    let (ok, out, _) = tool.run(&["inspect", &tool.image("library/layers:oci")]);
+    assert!(ok);
+    insta::assert_snapshot!(out);
+    let (ok, raw, _) = tool.run(&["inspect", "--raw", &tool.image("library/hello:oci")]);
+    assert!(ok);
+    let hello = mock_registry::fixtures::hello(mock_registry::fixtures::Format::Oci);
+    assert_eq!(raw.trim_end().as_bytes(), hello.manifest.bytes);
+}
+
+#[test]
+fn verbose_prints_each_request() {
+    let tool = Tool::new();
+    let (ok, _, err) = tool.run(&["inspect", "-v", &tool.image("library/hello")]);
+    assert!(ok);
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn pull_then_images() {
+    let tool = Tool::new();
+    let (ok, out, err) = tool.run(&["pull", &tool.image("library/multi:oci")]);
+    assert!(ok, "{err}");
+    insta::assert_snapshot!(out, @r"
+    Pulled REGISTRY/library/multi:oci (linux/amd64, 1 layer, 0 from cache)
+      digest sha256:96f34a865db53ed2c4dbeda918325acd6685a6c173c28e5a1bd70f73acf22dbe
+      into   HOME/REGISTRY/library/multi/oci
+    ");
+    assert!(
+        err.is_empty(),
+        "no progress bars when not on a terminal: {err}"
+    );
+    let (ok, quiet, _) = tool.run(&["pull", "-q", &tool.image("library/hello")]);
+    assert!(ok && quiet.is_empty());
+    let (ok, images, _) = tool.run(&["images"]);
+    assert!(ok);
+    // Column widths follow the registry's port number: compare words only.
+    let words: Vec<String> = images
+        .lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    insta::assert_snapshot!(words.join("\n"), @r"
+    IMAGE DIGEST SIZE PULLED
+    REGISTRY/library/hello:latest sha256:07bf1163d7dd 863 B just now
+    REGISTRY/library/multi:oci sha256:96f34a865db5 863 B just now
+    ");
+}
+
+#[test]
+fn errors_name_the_input_and_the_fix() {
+    let tool = Tool::new();
+    let cases = [
+        vec!["inspect".to_string(), "Library/Hello".to_string()],
+        vec!["inspect".into(), tool.image("library/nothing")],
+        vec![
+            "pull".into(),
+            tool.image("library/multi"),
+            "--platform".into(),
+            "linux/s390x".into(),
+        ],
+        vec![
+            "pull".into(),
+            tool.image("library/multi"),
+            "--platform".into(),
+            "linux".into(),
+        ],
+    ];
+    let mut report = String::new();
+    for args in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (ok, _, err) = tool.run(&args);
+        assert!(!ok, "{args:?} succeeded");
+        report.push_str(&format!(
+            "$ dockerless {}\n{err}\n",
+            args.join(" ").replace(&tool.registry.host(), "REGISTRY")
+        ));
+    }
+    insta::assert_snapshot!(report);
+}
