@@ -384,6 +384,7 @@ impl Client {
 }
 
 impl Client {
+    // ANCHOR: get_document
     /// GETs a small document (a manifest, a config) whole, at most `limit`
     /// bytes of it. A body cut off on the way is asked for again, like any
     /// other dropped connection.
@@ -428,6 +429,7 @@ impl Client {
             }
         }
     }
+    // ANCHOR_END: get_document
 }
 
 /// Whether two URLs share scheme, host and port.
