@@ -1,12 +1,13 @@
 //! Step 02: layers and flattening.
 
-pub mod flatten;
-pub mod decompress;
-pub mod error;
-pub mod tree;
 pub mod cli;
+pub mod decompress;
 pub mod download;
+pub mod error;
+pub mod fingerprint;
+pub mod flatten;
 pub mod images;
 pub mod progress;
 pub mod pull;
 pub mod store;
+pub mod tree;

@@ -5,9 +5,10 @@
 use crate::decompress::decompress;
 use crate::download::{self, Source};
 use crate::error::{Error, Result};
+use crate::fingerprint::fingerprint;
 use crate::flatten::{self, Options};
 use crate::progress::Progress;
-use crate::store::Store;
+use crate::store::{ImageRecord, Store};
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 use std::io::{BufReader, Read};
@@ -76,11 +77,16 @@ pub fn pull(
         source,
     })?;
     let sources = download_and_flatten(client, store, &resolved, &rootfs, options, progress)?;
+    let record = ImageRecord {
+        origin: format!("{}/{}", reference.registry, reference.repository),
+        fingerprint: fingerprint(&rootfs)?,
+    };
     let path = store.install(
         reference,
         &rootfs,
         &resolved.manifest.bytes,
         &resolved.config_bytes,
+        &record,
     )?;
     Ok(Pulled {
         resolved,

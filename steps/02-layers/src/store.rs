@@ -5,6 +5,7 @@
 //! ├── library/alpine/latest                  the root filesystem (Docker Hub image)
 //! ├── library/alpine/latest.manifest.json    its manifest, byte for byte
 //! ├── library/alpine/latest.config.json      its config, byte for byte
+//! ├── library/alpine/latest.record.json      where it came from, and its fingerprint
 //! ├── localhost:5000/me/app/v1               an image from another registry
 //! ├── .blobs/sha256/<hex>                    downloaded blobs, by digest
 //! ├── .blobs/partial/<hex>                   blobs being downloaded (resumable)
@@ -17,11 +18,22 @@
 //! directories never collide with an image.
 
 use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use step_01_registry::Reference;
 
 /// The environment variable that moves the store.
 pub const HOME_VARIABLE: &str = "DOCKER_INTERNALS_HOME";
+
+/// What the store remembers about an image besides its manifest and config.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageRecord {
+    /// `registry/repository` it was pulled from (a push can mount its blobs from there).
+    pub origin: String,
+    /// The root filesystem's [`fingerprint`](crate::fingerprint::fingerprint) when
+    /// the manifest beside it described it exactly.
+    pub fingerprint: String,
+}
 
 /// An image store rooted at a directory.
 #[derive(Clone, Debug)]
@@ -91,6 +103,39 @@ impl Store {
         sibling(&self.image_dir(reference), "config.json")
     }
 
+    /// Where the image's record is kept.
+    pub fn record_path(&self, reference: &Reference) -> PathBuf {
+        sibling(&self.image_dir(reference), "record.json")
+    }
+
+    /// The record of a stored image, if it has a readable one.
+    pub fn record(&self, reference: &Reference) -> Option<ImageRecord> {
+        let bytes = std::fs::read(self.record_path(reference)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Replaces the manifest, config and record kept beside an image, each
+    /// file whole (written aside, then renamed).
+    pub fn write_metadata(
+        &self,
+        reference: &Reference,
+        manifest: &[u8],
+        config: &[u8],
+        record: &ImageRecord,
+    ) -> Result<()> {
+        let dir = self.image_dir(reference);
+        let parent = dir.parent().expect("an image directory has a parent");
+        let record = serde_json::to_vec_pretty(record).expect("a record serialises");
+        for (bytes, target) in [
+            (manifest, self.manifest_path(reference)),
+            (config, self.config_path(reference)),
+            (&record[..], self.record_path(reference)),
+        ] {
+            persist(write_staged(parent, bytes)?, &target)?;
+        }
+        Ok(())
+    }
+
     /// Where a verified blob is kept.
     pub fn blob_path(&self, digest: &str) -> PathBuf {
         self.home.join(".blobs/sha256").join(hex_of(digest))
@@ -135,23 +180,20 @@ impl Store {
 
     /// Moves a finished image into place: the root filesystem appears at its
     /// final path whole, and the previous version (if any) stays until then.
+    /// The manifest, config and record beside it follow.
     pub fn install(
         &self,
         reference: &Reference,
         rootfs: &Path,
         manifest: &[u8],
         config: &[u8],
+        record: &ImageRecord,
     ) -> Result<PathBuf> {
         let target = self.image_dir(reference);
         let parent = target.parent().expect("an image directory has a parent");
         std::fs::create_dir_all(parent).map_err(io_error(parent))?;
-        // The metadata is written to temporary files first and renamed after
-        // the root filesystem, so each file is whole whenever it is read.
-        let staged_manifest = write_staged(parent, manifest)?;
-        let staged_config = write_staged(parent, config)?;
         swap_into_place(rootfs, &target)?;
-        persist(staged_manifest, &self.manifest_path(reference))?;
-        persist(staged_config, &self.config_path(reference))?;
+        self.write_metadata(reference, manifest, config, record)?;
         Ok(target)
     }
 }
