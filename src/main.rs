@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use step_01_registry::cli::{InspectArgs, RegistryArgs};
 use step_02_layers::cli::{ImagesArgs, PullArgs, StoreArgs};
+use step_03_push::cli::PushArgs;
 
 #[derive(Parser)]
 #[command(
@@ -16,7 +17,8 @@ use step_02_layers::cli::{ImagesArgs, PullArgs, StoreArgs};
         dockerless inspect alpine\n  \
         dockerless inspect localhost:5000/library/hello -v\n  \
         dockerless pull alpine:3.20\n  \
-        dockerless images\n\n\
+        dockerless images\n  \
+        dockerless push localhost:5000/me/app:v1 --from ./rootfs\n\n\
         Credentials come from DOCKER_USERNAME and DOCKER_PASSWORD, or ~/.docker/config.json."
 )]
 struct Cli {
@@ -36,6 +38,8 @@ enum Command {
     Pull(PullArgs),
     /// List the images in the store (step 02)
     Images(ImagesArgs),
+    /// Upload an image to a registry (step 03)
+    Push(PushArgs),
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -44,6 +48,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Inspect(args) => step_01_registry::cli::inspect(args, &cli.registry, stdout)?,
         Command::Pull(args) => step_02_layers::cli::pull(args, &cli.registry, &cli.store, stdout)?,
         Command::Images(args) => step_02_layers::cli::images(args, &cli.store, stdout)?,
+        Command::Push(args) => step_03_push::cli::push(args, &cli.registry, &cli.store, stdout)?,
     }
     Ok(())
 }

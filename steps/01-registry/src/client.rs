@@ -69,6 +69,9 @@ impl std::fmt::Display for Exchange {
     }
 }
 
+/// Makes a request body, once for each time the request is sent.
+pub type BodyFn = dyn Fn() -> std::io::Result<reqwest::blocking::Body> + Sync;
+
 /// Something that wants to see each exchange (the `-v` flag, or a test).
 pub type Observer = Arc<dyn Fn(&Exchange) + Send + Sync>;
 
@@ -180,6 +183,20 @@ impl Client {
         scope: &str,
         headers: HeaderMap,
     ) -> Result<Response> {
+        self.send_with_body(method, path, scope, headers, None)
+    }
+
+    /// Like [`Client::send`], with a request body. The body is made by a
+    /// function because a request may go out more than once (after a new
+    /// token, a redirect or a retry), and a streamed body can only be read once.
+    pub fn send_with_body(
+        &self,
+        method: Method,
+        path: &str,
+        scope: &str,
+        headers: HeaderMap,
+        body: Option<&BodyFn>,
+    ) -> Result<Response> {
         let url = if path.starts_with("http://") || path.starts_with("https://") {
             path.to_string()
         } else {
@@ -188,7 +205,8 @@ impl Client {
         let mut authenticated = false;
         let mut attempt = 1;
         loop {
-            let outcome = match self.send_following_redirects(&method, &url, scope, &headers) {
+            let outcome = match self.send_following_redirects(&method, &url, scope, &headers, body)
+            {
                 Ok(response) => self.judge(response, scope, &mut authenticated)?,
                 Err(Error::Http { source, .. })
                     if source.is_connect() || source.is_timeout() || source.is_request() =>
@@ -274,6 +292,7 @@ impl Client {
         url: &str,
         scope: &str,
         headers: &HeaderMap,
+        body: Option<&BodyFn>,
     ) -> Result<Response> {
         let mut url = url.to_string();
         for _ in 0..10 {
@@ -285,6 +304,12 @@ impl Client {
                 && let Some(authorization) = self.authorization(scope)
             {
                 request = request.header(AUTHORIZATION, authorization);
+            }
+            if let Some(body) = body {
+                request = request.body(body().map_err(|source| Error::Body {
+                    url: url.clone(),
+                    source,
+                })?);
             }
             let response = request.send().map_err(|source| Error::Http {
                 url: url.clone(),

@@ -19,6 +19,13 @@ pub enum Error {
         source: reqwest::Error,
     },
 
+    #[error("cannot read what to send to {url}: {source}")]
+    Body {
+        url: String,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("{method} {url} failed with {status}{}", detail(.code, .message))]
     Status {
         method: String,
@@ -28,7 +35,7 @@ pub enum Error {
         message: Option<String>,
     },
 
-    #[error("{registry} refused the credentials{}: {hint}", detail(.code, .message))]
+    #[error("{registry} refused access{}: {hint}", detail(.code, .message))]
     Unauthorized {
         registry: String,
         code: Option<String>,

@@ -28,8 +28,10 @@ pub fn fetch_token(
 ) -> Result<Token> {
     // EXERCISE(fetch-token): Get a token from the realm of a Bearer challenge.
     // - The realm parameter is the URL; send `service` (when the challenge
-    //   has one) and `scope` (the challenge's own scope if it names one, else
-    //   `scope`) as query parameters.
+    //   has one) and a `scope` parameter for each scope we need (`scope` may
+    //   hold several, separated by spaces: a mount needs the source
+    //   repository too), plus the challenge's own scope when it names one
+    //   we did not.
     // - Credentials go to the realm as `Authorization: Basic ...`
     //   (`Credentials::basic_header`), never anywhere else.
     // - Call `observe(url, status)` once the answer arrives (the `-v` log).
@@ -43,7 +45,13 @@ pub fn fetch_token(
     if let Some(service) = challenge.param("service") {
         query.push(("service", service));
     }
-    query.push(("scope", challenge.param("scope").unwrap_or(scope)));
+    let mut scopes: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty()).collect();
+    if let Some(asked) = challenge.param("scope")
+        && !scopes.contains(&asked)
+    {
+        scopes.push(asked);
+    }
+    query.extend(scopes.into_iter().map(|s| ("scope", s)));
     let mut request = http.get(realm).query(&query);
     if let Some(credentials) = credentials {
         request = request.header(reqwest::header::AUTHORIZATION, credentials.basic_header());

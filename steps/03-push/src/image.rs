@@ -1,0 +1,111 @@
+//! The config and the manifest of a pushed image.
+//!
+//! The config says how to run the image and lists the layers' DiffIDs; the
+//! manifest lists the config and the layers by digest. Both are JSON written
+//! the same way every time, so the same directory gives the same image digest.
+
+use crate::layer::LayerDigests;
+use serde_json::{Value, json};
+use step_01_registry::config::ImageConfig;
+use step_01_registry::manifest::{DOCKER_MANIFEST, OCI_MANIFEST};
+use step_01_registry::platform::Platform;
+
+/// Docker schema2 (the default, as `docker push` writes) or OCI media types.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    #[default]
+    Docker,
+    Oci,
+}
+
+impl Format {
+    pub fn manifest_type(self) -> &'static str {
+        match self {
+            Format::Docker => DOCKER_MANIFEST,
+            Format::Oci => OCI_MANIFEST,
+        }
+    }
+
+    pub fn config_type(self) -> &'static str {
+        match self {
+            Format::Docker => "application/vnd.docker.container.image.v1+json",
+            Format::Oci => "application/vnd.oci.image.config.v1+json",
+        }
+    }
+
+    pub fn layer_type(self) -> &'static str {
+        match self {
+            Format::Docker => "application/vnd.docker.image.rootfs.diff.tar.gzip",
+            Format::Oci => "application/vnd.oci.image.layer.v1.tar+gzip",
+        }
+    }
+
+    /// The format a manifest media type belongs to.
+    pub fn of_manifest(media_type: &str) -> Option<Format> {
+        match media_type {
+            DOCKER_MANIFEST => Some(Format::Docker),
+            OCI_MANIFEST => Some(Format::Oci),
+            _ => None,
+        }
+    }
+}
+
+/// The config for a one-layer image: the platform and run settings of `base`
+/// (the config the directory was pulled with) when there is one, else this
+/// machine's platform and no settings.
+pub fn config(base: Option<&ImageConfig>, layer: &LayerDigests, created_by: &str) -> Vec<u8> {
+    // EXERCISE(build-config): Write the image config as JSON bytes.
+    // Required: `architecture`, `os` (and `variant` when there is one) and
+    // `rootfs`: `{"type": "layers", "diff_ids": [<the layer's DiffID>]}`.
+    // Carry the run settings over from `base` (`config`: Entrypoint, Cmd,
+    // Env, WorkingDir, User) so the pushed image runs like the pulled one,
+    // and add one `history` entry with `created_by`. No timestamps: the same
+    // directory must give the same bytes (and so the same digest).
+    let host = Platform::host();
+    let (architecture, os, variant) = match base {
+        Some(base) => (
+            base.architecture.clone(),
+            base.os.clone(),
+            base.variant.clone(),
+        ),
+        None => (host.architecture, host.os, host.variant),
+    };
+    let mut config = json!({
+        "architecture": architecture,
+        "os": os,
+    });
+    if let Some(variant) = variant {
+        config["variant"] = json!(variant);
+    }
+    let run = base.map(|b| serde_json::to_value(&b.config).expect("run settings serialise"));
+    if let Some(run) = run.filter(|r| r.as_object().is_some_and(|o| !o.is_empty())) {
+        config["config"] = run;
+    }
+    config["rootfs"] = json!({ "type": "layers", "diff_ids": [layer.diff_id] });
+    config["history"] = json!([{ "created_by": created_by }]);
+    serde_json::to_vec(&config).expect("a config serialises")
+    // END EXERCISE
+}
+
+/// The manifest listing a config and layers, as `(digest, size)` pairs.
+pub fn manifest(format: Format, config: (&str, u64), layers: &[(String, u64)]) -> Vec<u8> {
+    // EXERCISE(build-manifest): Write the image manifest as JSON bytes.
+    // `schemaVersion` 2, `mediaType` (the format's manifest type), a
+    // `config` descriptor and one `layers` descriptor per layer: each
+    // descriptor is `{"mediaType", "digest", "size"}` with the format's
+    // config or layer media type.
+    let descriptor = |media_type: &str, digest: &str, size: u64| -> Value {
+        json!({ "mediaType": media_type, "digest": digest, "size": size })
+    };
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": format.manifest_type(),
+        "config": descriptor(format.config_type(), config.0, config.1),
+        "layers": layers
+            .iter()
+            .map(|(digest, size)| descriptor(format.layer_type(), digest, *size))
+            .collect::<Vec<_>>(),
+    });
+    serde_json::to_vec(&manifest).expect("a manifest serialises")
+    // END EXERCISE
+}

@@ -1,0 +1,233 @@
+//! A layer from a directory: a tar stream that is the same bytes every time
+//! for the same tree, gzip-compressed, with its digest (of the compressed
+//! bytes) and DiffID (of the tar) computed in the same pass.
+//!
+//! Deterministic means: entries sorted by name, numeric owners with no user
+//! or group names, modification times set to zero unless asked to keep them,
+//! and a gzip header without a time or a file name. Push the same directory
+//! twice and the registry sees the same blob.
+
+use crate::error::{Error, Result};
+use sha2::{Digest as _, Sha256};
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+/// How to build a layer.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LayerOptions {
+    /// Keep each file's modification time instead of setting all to zero.
+    pub keep_mtimes: bool,
+}
+
+/// The two names of a layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerDigests {
+    /// `sha256:` of the compressed bytes: the blob's name in the registry.
+    pub digest: String,
+    /// Size of the compressed bytes.
+    pub size: u64,
+    /// `sha256:` of the uncompressed tar: what the config's `rootfs.diff_ids` lists.
+    pub diff_id: String,
+}
+
+/// Writes the layer for `dir` to `out`, streaming: nothing is held whole.
+pub fn write_layer(dir: &Path, options: &LayerOptions, out: impl Write) -> Result<LayerDigests> {
+    // EXERCISE(layer-digests): Stream tar -> hash -> gzip -> hash -> out, and return both digests.
+    // Build the pipeline from the outside in: `Hashing` around `out` counts and
+    // hashes the compressed bytes (the digest); a `GzEncoder` around that
+    // (made with `gzip_header()` so the header holds no time); `Hashing`
+    // around the encoder hashes the tar itself (the DiffID). Give the inner
+    // `Hashing` to `tar::Builder` and let `append_tree` write the entries.
+    // Then finish the tar, then the gzip stream, and read off both hashes.
+    let compressed = Hashing::new(out);
+    let encoder = gzip_header().write(compressed, flate2::Compression::default());
+    let tar_hashing = Hashing::new(encoder);
+    let mut builder = tar::Builder::new(tar_hashing);
+    append_tree(&mut builder, dir, options)?;
+    let tar_hashing = builder.into_inner().map_err(io_error(dir))?;
+    let (encoder, diff_id, _) = tar_hashing.finish();
+    let compressed = encoder.finish().map_err(io_error(dir))?;
+    let (mut out, digest, size) = compressed.finish();
+    out.flush().map_err(io_error(dir))?;
+    Ok(LayerDigests {
+        digest,
+        size,
+        diff_id,
+    })
+    // END EXERCISE
+}
+
+/// A gzip header with no modification time and no file name, so the same
+/// tar always compresses to the same bytes.
+fn gzip_header() -> flate2::GzBuilder {
+    flate2::GzBuilder::new().mtime(0)
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Appends everything under `dir`, sorted, as entries named relative to it.
+fn append_tree<W: Write>(
+    builder: &mut tar::Builder<W>,
+    dir: &Path,
+    options: &LayerOptions,
+) -> Result<()> {
+    let mut inodes: HashMap<(u64, u64), PathBuf> = HashMap::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(relative) = stack.pop() {
+        let full = dir.join(&relative);
+        let mut names: Vec<_> = std::fs::read_dir(&full)
+            .map_err(io_error(&full))?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<io::Result<_>>()
+            .map_err(io_error(&full))?;
+        names.sort();
+        // Children are pushed in reverse so they come off the stack in order;
+        // a directory's entries follow it directly.
+        let mut subdirs = Vec::new();
+        for name in names {
+            let entry = relative.join(&name);
+            let is_dir = append_entry(builder, dir, &entry, options, &mut inodes)?;
+            if is_dir {
+                subdirs.push(entry);
+            }
+        }
+        stack.extend(subdirs.into_iter().rev());
+    }
+    Ok(())
+}
+
+/// Appends one entry; returns whether it is a directory (to descend into).
+fn append_entry<W: Write>(
+    builder: &mut tar::Builder<W>,
+    root: &Path,
+    entry: &Path,
+    options: &LayerOptions,
+    inodes: &mut HashMap<(u64, u64), PathBuf>,
+) -> Result<bool> {
+    // EXERCISE(tar-entry): Write one tar entry for a file, directory, link or device.
+    // Read the entry's metadata without following links (`symlink_metadata`).
+    // Fill a GNU header: the mode (with setuid/setgid/sticky bits), numeric
+    // uid and gid, the mtime (0 unless `options.keep_mtimes`), and by type:
+    // a directory (name ends in `/`), a symlink (its target, as it is), a
+    // second name of an inode already written (a hard link to the first
+    // name), a regular file (its bytes, streamed from disk), a FIFO or a
+    // device (its major and minor numbers). Sockets cannot be archived:
+    // `Error::Unsupported`.
+    let full = root.join(entry);
+    let meta = std::fs::symlink_metadata(&full).map_err(io_error(&full))?;
+    let file_type = meta.file_type();
+    let mut header = tar::Header::new_gnu();
+    header.set_mode(meta.mode() & 0o7777);
+    header.set_uid(u64::from(meta.uid()));
+    header.set_gid(u64::from(meta.gid()));
+    header.set_mtime(if options.keep_mtimes {
+        meta.mtime().max(0) as u64
+    } else {
+        0
+    });
+    header.set_size(0);
+    let append = |builder: &mut tar::Builder<W>,
+                  header: &mut tar::Header,
+                  name: &Path,
+                  data: &mut dyn io::Read| {
+        builder
+            .append_data(header, name, data)
+            .map_err(io_error(&full))
+    };
+    if file_type.is_dir() {
+        header.set_entry_type(tar::EntryType::Directory);
+        append(builder, &mut header, entry, &mut io::empty())?;
+        return Ok(true);
+    }
+    if file_type.is_symlink() {
+        let target = std::fs::read_link(&full).map_err(io_error(&full))?;
+        header.set_entry_type(tar::EntryType::Symlink);
+        builder
+            .append_link(&mut header, entry, &target)
+            .map_err(io_error(&full))?;
+        return Ok(false);
+    }
+    if meta.nlink() > 1 && !file_type.is_dir() {
+        if let Some(first) = inodes.get(&(meta.dev(), meta.ino())) {
+            header.set_entry_type(tar::EntryType::Link);
+            builder
+                .append_link(&mut header, entry, first)
+                .map_err(io_error(&full))?;
+            return Ok(false);
+        }
+        inodes.insert((meta.dev(), meta.ino()), entry.to_path_buf());
+    }
+    if file_type.is_file() {
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_size(meta.len());
+        let mut file = std::fs::File::open(&full).map_err(io_error(&full))?;
+        append(builder, &mut header, entry, &mut file)?;
+    } else if file_type.is_fifo() || file_type.is_char_device() || file_type.is_block_device() {
+        header.set_entry_type(if file_type.is_fifo() {
+            tar::EntryType::Fifo
+        } else if file_type.is_char_device() {
+            tar::EntryType::Char
+        } else {
+            tar::EntryType::Block
+        });
+        let rdev = meta.rdev();
+        header
+            .set_device_major(nix::sys::stat::major(rdev) as u32)
+            .and_then(|()| header.set_device_minor(nix::sys::stat::minor(rdev) as u32))
+            .map_err(io_error(&full))?;
+        append(builder, &mut header, entry, &mut io::empty())?;
+    } else {
+        return Err(Error::Unsupported {
+            path: full,
+            reason: "a socket is made by a running program and cannot be archived".into(),
+        });
+    }
+    Ok(false)
+    // END EXERCISE
+}
+
+/// A writer that hashes and counts what passes through it.
+pub struct Hashing<W> {
+    inner: W,
+    hasher: Sha256,
+    count: u64,
+}
+
+impl<W> Hashing<W> {
+    pub fn new(inner: W) -> Hashing<W> {
+        Hashing {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
+    }
+
+    /// The inner writer, `sha256:<hex>` of what passed and how many bytes.
+    pub fn finish(self) -> (W, String, u64) {
+        (
+            self.inner,
+            format!("sha256:{:x}", self.hasher.finalize()),
+            self.count,
+        )
+    }
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}

@@ -1,0 +1,291 @@
+//! `docker push`, in full: decide what to send (the blobs the image was pulled
+//! with, or one new layer from the directory), send every blob the registry
+//! lacks, and only then the manifest, so a tag never points at missing blobs.
+
+use crate::error::{Error, Result};
+use crate::image::{self, Format};
+use crate::layer::{LayerOptions, write_layer};
+use crate::upload::{self, Blob, Outcome, UploadOptions};
+use reqwest::Method;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use std::path::{Path, PathBuf};
+use step_01_registry::config::ImageConfig;
+use step_01_registry::manifest::{ImageManifest, sha256_digest};
+use step_01_registry::{Client, Reference};
+use step_02_layers::fingerprint::fingerprint;
+use step_02_layers::store::{ImageRecord, Store};
+
+/// How to push.
+#[derive(Clone, Debug, Default)]
+pub struct PushOptions {
+    /// Push this directory instead of the stored image.
+    pub from: Option<PathBuf>,
+    /// The manifest format for a new image (a pulled image keeps its own).
+    pub format: Option<Format>,
+    pub upload: UploadOptions,
+    pub layer: LayerOptions,
+}
+
+/// What a push did.
+#[derive(Debug)]
+pub struct Pushed {
+    /// The manifest's digest: what `docker pull name@digest` would ask for.
+    pub digest: String,
+    /// Each blob (layers, then the config) and what the registry needed.
+    pub blobs: Vec<(String, Outcome)>,
+    /// Whether the image went as it is stored (as pulled, or as last pushed),
+    /// with no new layer built.
+    pub as_stored: bool,
+}
+
+/// The image to send: its manifest bytes and the blobs it names.
+struct Prepared {
+    manifest: Vec<u8>,
+    media_type: String,
+    blobs: Vec<Blob>,
+    mount_from: Option<String>,
+    as_stored: bool,
+}
+
+/// Hears about each blob as it is dealt with.
+pub trait PushProgress {
+    fn blob(&self, digest: &str, size: u64, outcome: Outcome);
+}
+
+impl PushProgress for () {
+    fn blob(&self, _: &str, _: u64, _: Outcome) {}
+}
+
+pub fn push(
+    client: &Client,
+    store: &Store,
+    reference: &Reference,
+    options: &PushOptions,
+    progress: &dyn PushProgress,
+) -> Result<Pushed> {
+    let prepared = prepare(store, reference, options)?;
+    let mut blobs = Vec::new();
+    for blob in &prepared.blobs {
+        let outcome = upload::upload(
+            client,
+            &reference.repository,
+            blob,
+            prepared.mount_from.as_deref(),
+            &options.upload,
+        )?;
+        progress.blob(&blob.digest, blob.size, outcome);
+        blobs.push((blob.digest.clone(), outcome));
+    }
+    // Every blob is confirmed: now the manifest may name them.
+    let tag = reference.tag.as_deref().unwrap_or("latest");
+    let digest = put_manifest(
+        client,
+        reference,
+        tag,
+        &prepared.media_type,
+        &prepared.manifest,
+    )?;
+    Ok(Pushed {
+        digest,
+        blobs,
+        as_stored: prepared.as_stored,
+    })
+}
+
+fn put_manifest(
+    client: &Client,
+    reference: &Reference,
+    tag: &str,
+    media_type: &str,
+    manifest: &[u8],
+) -> Result<String> {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_str(media_type).expect("a media type is a valid header"),
+    );
+    let bytes = manifest.to_vec();
+    let body = move || Ok(reqwest::blocking::Body::from(bytes.clone()));
+    let path = format!("/v2/{}/manifests/{tag}", reference.repository);
+    let scope = format!("repository:{}:pull,push", reference.repository);
+    let response = client.send_with_body(Method::PUT, &path, &scope, headers, Some(&body))?;
+    if response.status().as_u16() != 201 {
+        return Err(upload::refused(
+            &format!("the manifest of {reference}"),
+            "PUT",
+            response,
+        ));
+    }
+    Ok(sha256_digest(manifest))
+}
+
+/// Decides what to send. A stored image whose directory is unchanged since it
+/// was pulled (or last pushed) goes as it is; anything else becomes one new
+/// layer, with the run settings of the stored config.
+fn prepare(store: &Store, reference: &Reference, options: &PushOptions) -> Result<Prepared> {
+    let stored = store.image_dir(reference);
+    let dir = options.from.clone().unwrap_or_else(|| stored.clone());
+    if !dir.is_dir() {
+        return Err(step_02_layers::error::Error::NotStored {
+            reference: reference.to_string(),
+            home: store.home().to_path_buf(),
+        }
+        .into());
+    }
+    let base = read_stored(store, reference);
+    let record = store.record(reference);
+    if options.from.is_none()
+        && let Some((manifest, _)) = &base
+        && let Some(prepared) = as_stored(store, reference, manifest, record.as_ref(), options)?
+    {
+        return Ok(prepared);
+    }
+    build(
+        store,
+        reference,
+        &dir,
+        base.as_ref().map(|(_, config)| config),
+        options,
+    )
+}
+
+/// The stored manifest bytes and config, when the image has them.
+fn read_stored(store: &Store, reference: &Reference) -> Option<(Vec<u8>, ImageConfig)> {
+    let manifest = std::fs::read(store.manifest_path(reference)).ok()?;
+    let config = std::fs::read(store.config_path(reference)).ok()?;
+    Some((manifest, serde_json::from_slice(&config).ok()?))
+}
+
+/// The image exactly as stored, if nothing changed and every blob is cached.
+fn as_stored(
+    store: &Store,
+    reference: &Reference,
+    manifest_bytes: &[u8],
+    record: Option<&ImageRecord>,
+    options: &PushOptions,
+) -> Result<Option<Prepared>> {
+    let Some(record) = record else {
+        return Ok(None);
+    };
+    let Ok(manifest) = serde_json::from_slice::<ImageManifest>(manifest_bytes) else {
+        return Ok(None);
+    };
+    let media_type = manifest.media_type.clone().unwrap_or_default();
+    let same_format = options
+        .format
+        .is_none_or(|f| Format::of_manifest(&media_type) == Some(f));
+    if !same_format || fingerprint(&store.image_dir(reference))? != record.fingerprint {
+        return Ok(None);
+    }
+    let mut blobs = Vec::new();
+    for descriptor in &manifest.layers {
+        let path = store.blob_path(&descriptor.digest);
+        if !path.exists() {
+            return Ok(None);
+        }
+        blobs.push(Blob {
+            digest: descriptor.digest.clone(),
+            size: descriptor.size,
+            path,
+        });
+    }
+    // The config is kept beside the image, byte for byte.
+    blobs.push(Blob {
+        digest: manifest.config.digest.clone(),
+        size: manifest.config.size,
+        path: store.config_path(reference),
+    });
+    // Blobs pulled from another repository of the same registry can be mounted.
+    let target = format!("{}/", reference.registry);
+    let mount_from = record
+        .origin
+        .strip_prefix(&target)
+        .filter(|repository| *repository != reference.repository)
+        .map(str::to_string);
+    Ok(Some(Prepared {
+        manifest: manifest_bytes.to_vec(),
+        media_type,
+        blobs,
+        mount_from,
+        as_stored: true,
+    }))
+}
+
+/// One new layer from `dir`, written into the blob cache, and its config and
+/// manifest. For the stored image, the result is recorded beside it, so the
+/// next push of the unchanged directory sends the same blobs without building.
+fn build(
+    store: &Store,
+    reference: &Reference,
+    dir: &Path,
+    base: Option<&ImageConfig>,
+    options: &PushOptions,
+) -> Result<Prepared> {
+    let format = options.format.unwrap_or_default();
+    let staged = staged_blob(store)?;
+    let layer = write_layer(
+        dir,
+        &options.layer,
+        std::io::BufWriter::new(staged.as_file()),
+    )?;
+    let layer_path = store.blob_path(&layer.digest);
+    keep(staged, &layer_path)?;
+    // No path here: the same tree must give the same config wherever it lies.
+    let created_by = if options.from.is_some() {
+        "dockerless push --from DIR: one layer from a directory"
+    } else {
+        "dockerless push: one layer from the stored image's directory"
+    };
+    let config = image::config(base, &layer, created_by);
+    let config_digest = sha256_digest(&config);
+    let config_path = store.blob_path(&config_digest);
+    let staged = staged_blob(store)?;
+    std::fs::write(staged.path(), &config).map_err(|source| Error::Io {
+        path: staged.path().to_path_buf(),
+        source,
+    })?;
+    keep(staged, &config_path)?;
+    let manifest = image::manifest(
+        format,
+        (&config_digest, config.len() as u64),
+        &[(layer.digest.clone(), layer.size)],
+    );
+    if options.from.is_none() {
+        let record = ImageRecord {
+            origin: format!("{}/{}", reference.registry, reference.repository),
+            fingerprint: fingerprint(dir)?,
+        };
+        store.write_metadata(reference, &manifest, &config, &record)?;
+    }
+    Ok(Prepared {
+        manifest,
+        media_type: format.manifest_type().to_string(),
+        blobs: vec![
+            Blob {
+                digest: layer.digest,
+                size: layer.size,
+                path: layer_path,
+            },
+            Blob {
+                digest: config_digest,
+                size: config.len() as u64,
+                path: config_path,
+            },
+        ],
+        mount_from: None,
+        as_stored: false,
+    })
+}
+
+/// A temporary file beside the blob cache, renamed into it once named.
+fn staged_blob(store: &Store) -> Result<tempfile::NamedTempFile> {
+    let dir = store.blob_path("sha256:x").with_file_name("");
+    tempfile::NamedTempFile::new_in(&dir).map_err(|source| Error::Io { path: dir, source })
+}
+
+fn keep(staged: tempfile::NamedTempFile, path: &Path) -> Result<()> {
+    staged.persist(path).map(drop).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e.error,
+    })
+}

@@ -1,0 +1,214 @@
+//! Blob upload, as the distribution spec describes it: ask first (HEAD), try
+//! to mount from another repository, else start an upload session (POST) and
+//! send the bytes, in one PUT or in chunks (PATCH), closing with the digest.
+
+use crate::error::{Error, Result};
+use reqwest::Method;
+use reqwest::blocking::{Body, Response};
+use reqwest::header::{
+    CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION,
+};
+use std::io::{Read, Seek, SeekFrom};
+
+use std::path::{Path, PathBuf};
+use step_01_registry::Client;
+use step_01_registry::client::error_body;
+
+/// A blob on disk and its name.
+#[derive(Clone, Debug)]
+pub struct Blob {
+    pub digest: String,
+    pub size: u64,
+    pub path: PathBuf,
+}
+
+/// What the registry needed for a blob.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// It had it already: nothing sent.
+    Present,
+    /// Linked from another repository of the same registry: nothing sent.
+    Mounted,
+    /// Sent.
+    Uploaded,
+}
+
+/// How to send blobs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UploadOptions {
+    /// Send in PATCH chunks of this many bytes (raised to the registry's
+    /// `OCI-Chunk-Min-Length`); one PUT when `None`, which every registry handles best.
+    pub chunk_size: Option<u64>,
+}
+
+/// Makes sure `repository` has `blob`, sending it only when it must.
+pub fn upload(
+    client: &Client,
+    repository: &str,
+    blob: &Blob,
+    mount_from: Option<&str>,
+    options: &UploadOptions,
+) -> Result<Outcome> {
+    let scope = format!("repository:{repository}:pull,push");
+    let head = client.send(
+        Method::HEAD,
+        &format!("/v2/{repository}/blobs/{}", blob.digest),
+        &scope,
+        HeaderMap::new(),
+    )?;
+    if head.status().is_success() {
+        return Ok(Outcome::Present);
+    }
+    let what = format!("blob {}", blob.digest);
+    // A mount reads the source repository: the token must cover it too.
+    let (start_path, start_scope) = match mount_from {
+        Some(from) => (
+            format!(
+                "/v2/{repository}/blobs/uploads/?mount={}&from={from}",
+                blob.digest
+            ),
+            format!("{scope} repository:{from}:pull"),
+        ),
+        None => (format!("/v2/{repository}/blobs/uploads/"), scope.clone()),
+    };
+    let started = client.send(Method::POST, &start_path, &start_scope, HeaderMap::new())?;
+    match started.status().as_u16() {
+        201 if mount_from.is_some() => return Ok(Outcome::Mounted),
+        202 => {}
+        _ => return Err(refused(&what, "POST", started)),
+    }
+    let chunk_min = started
+        .headers()
+        .get("OCI-Chunk-Min-Length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut location = location(&started, client.base_url(), &what)?;
+    let chunk = options
+        .chunk_size
+        .map(|c| c.max(chunk_min.unwrap_or(0)).max(1));
+    let mut offset = 0;
+    if let Some(chunk) = chunk {
+        (location, offset) = send_chunks(client, &scope, blob, location, chunk, &what)?;
+    }
+    // The closing PUT carries what is left: everything, in a monolithic upload.
+    let (path, len) = (blob.path.clone(), blob.size - offset);
+    let body = move || read_range(&path, offset, len);
+    finish(client, &scope, blob, &location, len, &body, &what)?;
+    Ok(Outcome::Uploaded)
+}
+
+/// The absolute URL of the upload session a response points at.
+fn location(response: &Response, base: &str, what: &str) -> Result<String> {
+    let location = response
+        .headers()
+        .get(LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .ok_or_else(|| Error::NoLocation {
+            what: what.to_string(),
+        })?;
+    Ok(absolute(base, location))
+}
+
+/// `Location` may be a path (`/v2/...`) or a whole URL.
+pub fn absolute(base: &str, location: &str) -> String {
+    // EXERCISE(upload-url): Turn an upload `Location` into a URL to send to.
+    // Registries answer with a path (`/v2/me/app/blobs/uploads/1234`) or a
+    // whole URL (`https://host/v2/...`), sometimes with a query of their
+    // own (`?_state=...`). A path is relative to `base`; a URL is kept.
+    match reqwest::Url::parse(base).and_then(|b| b.join(location)) {
+        Ok(url) => url.to_string(),
+        Err(_) => format!("{base}{location}"),
+    }
+    // END EXERCISE
+}
+
+/// Adds `digest=<digest>` to an upload URL, with `&` when it has a query already.
+pub fn with_digest(url: &str, digest: &str) -> String {
+    // EXERCISE(digest-parameter): Append the digest to the upload URL.
+    // The final PUT names what was sent: `?digest=sha256:...`. When the
+    // registry's Location already has a query, the separator is `&`.
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}digest={digest}")
+    // END EXERCISE
+}
+
+/// Sends all but the last piece of the blob in PATCH chunks; returns where to
+/// send the closing PUT and how many bytes went. The last piece goes with the
+/// PUT, so no PATCH is ever smaller than the chunk size the registry asked for.
+fn send_chunks(
+    client: &Client,
+    scope: &str,
+    blob: &Blob,
+    mut location: String,
+    chunk: u64,
+    what: &str,
+) -> Result<(String, u64)> {
+    let mut offset = 0;
+    while blob.size - offset > chunk {
+        let (path, start) = (blob.path.clone(), offset);
+        let body = move || read_range(&path, start, chunk);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(chunk));
+        let range = format!("{offset}-{}", offset + chunk - 1);
+        headers.insert(
+            CONTENT_RANGE,
+            HeaderValue::from_str(&range).expect("a valid header"),
+        );
+        let response =
+            client.send_with_body(Method::PATCH, &location, scope, headers, Some(&body))?;
+        if response.status().as_u16() != 202 {
+            return Err(refused(what, "PATCH", response));
+        }
+        location = self::location(&response, client.base_url(), what)?;
+        offset += chunk;
+    }
+    Ok((location, offset))
+}
+
+/// `len` bytes of a file from `offset`, streamed from disk as a request body.
+fn read_range(path: &Path, offset: u64, len: u64) -> std::io::Result<Body> {
+    let mut file = std::fs::File::open(path)?;
+    file.seek(SeekFrom::Start(offset))?;
+    Ok(Body::sized(file.take(len), len))
+}
+
+/// The closing PUT, with the digest and the last `len` bytes.
+fn finish(
+    client: &Client,
+    scope: &str,
+    blob: &Blob,
+    location: &str,
+    len: u64,
+    body: &step_01_registry::client::BodyFn,
+    what: &str,
+) -> Result<()> {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+    let url = with_digest(location, &blob.digest);
+    let response = client.send_with_body(Method::PUT, &url, scope, headers, Some(body))?;
+    if response.status().as_u16() == 201 {
+        Ok(())
+    } else {
+        Err(refused(what, "PUT", response))
+    }
+}
+
+pub fn refused(what: &str, method: &str, response: Response) -> Error {
+    let request = format!("{method} {}", response.url());
+    let status = response.status().as_u16();
+    let (code, message) = error_body(response);
+    Error::Upload {
+        what: what.to_string(),
+        request,
+        status,
+        detail: crate::error::detail(&code, &message),
+    }
+}
