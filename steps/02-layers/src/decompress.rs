@@ -9,6 +9,7 @@ use std::io::{self, BufRead, Cursor, Read};
 
 use flate2::bufread::MultiGzDecoder;
 
+// ANCHOR: magic
 /// The first bytes of a gzip stream (RFC 1952).
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
@@ -17,6 +18,7 @@ const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 
 /// How many leading bytes [`Compression::detect`] needs to decide.
 pub const MAGIC_LEN: usize = ZSTD_MAGIC.len();
+// ANCHOR_END: magic
 
 /// How a layer blob is compressed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +59,7 @@ impl Compression {
 /// gzip is decoded as *multi-member*: `pigz` and some registries write a
 /// layer as several gzip members one after the other, and a single-member
 /// decoder would stop quietly after the first, losing the rest of the tar.
+// ANCHOR: decompress
 pub fn decompress<'a>(mut blob: impl BufRead + Send + 'a) -> io::Result<Box<dyn Read + Send + 'a>> {
     let mut magic = Vec::with_capacity(MAGIC_LEN);
     blob.by_ref()
@@ -70,3 +73,4 @@ pub fn decompress<'a>(mut blob: impl BufRead + Send + 'a) -> io::Result<Box<dyn 
         Compression::None => Box::new(whole),
     })
 }
+// ANCHOR_END: decompress

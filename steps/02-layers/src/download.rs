@@ -25,6 +25,7 @@ pub enum Source {
 
 /// Makes sure the blob `descriptor` names is in the cache, verified, and
 /// returns its path. `progress` hears how many bytes have arrived so far.
+// ANCHOR: fetch_blob
 pub fn fetch_blob(
     client: &Client,
     store: &Store,
@@ -59,8 +60,10 @@ pub fn fetch_blob(
         reason: last_error,
     })
 }
+// ANCHOR_END: fetch_blob
 
 /// One attempt: ask for what is missing, append it, and check the whole.
+// ANCHOR: download
 fn download(
     client: &Client,
     repository: &str,
@@ -93,9 +96,11 @@ fn download(
         }
     })
 }
+// ANCHOR_END: download
 
 /// Opens the partial file: to append after its bytes (hashed again, since a
 /// hash cannot be saved), or empty when the server starts from byte zero.
+// ANCHOR: open_partial
 fn open_partial(partial: &Path, resume: bool) -> Result<(File, Sha256, u64)> {
     let io = |source| Error::Io {
         path: partial.to_path_buf(),
@@ -111,6 +116,7 @@ fn open_partial(partial: &Path, resume: bool) -> Result<(File, Sha256, u64)> {
     let file = File::create(partial).map_err(io)?;
     Ok((file, hasher, 0))
 }
+// ANCHOR_END: open_partial
 
 enum CopyError {
     /// The connection broke: resume.

@@ -138,6 +138,7 @@ fn download_and_flatten(
 
 type Fetched = (usize, Result<(PathBuf, Source)>);
 
+// ANCHOR: apply_in_order
 fn apply_in_order(
     resolved: &Resolved,
     rootfs: &Path,
@@ -171,9 +172,11 @@ fn apply_in_order(
     }
     Ok(sources)
 }
+// ANCHOR_END: apply_in_order
 
 /// Decompresses and applies one cached blob, checking its DiffID (the hash of
 /// the uncompressed tar) against the config on the way.
+// ANCHOR: diff_id
 fn apply_layer(blob: &Path, rootfs: &Path, diff_id: &str, options: &PullOptions) -> Result<()> {
     let io = |source| Error::Io {
         path: blob.to_path_buf(),
@@ -198,6 +201,7 @@ fn apply_layer(blob: &Path, rootfs: &Path, diff_id: &str, options: &PullOptions)
     }
     Ok(())
 }
+// ANCHOR_END: diff_id
 
 /// Hashes what passes through it.
 struct HashingReader<R> {

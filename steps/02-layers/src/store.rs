@@ -160,6 +160,7 @@ impl Store {
     }
 
     /// Removes staging directories of pulls whose process is gone.
+    // ANCHOR: abandoned
     fn clear_abandoned_pulls(&self) {
         let Ok(entries) = std::fs::read_dir(self.home.join(".tmp")) else {
             return;
@@ -177,10 +178,12 @@ impl Store {
             }
         }
     }
+    // ANCHOR_END: abandoned
 
     /// Moves a finished image into place: the root filesystem appears at its
     /// final path whole, and the previous version (if any) stays until then.
     /// The manifest, config and record beside it follow.
+    // ANCHOR: install
     pub fn install(
         &self,
         reference: &Reference,
@@ -196,6 +199,7 @@ impl Store {
         self.write_metadata(reference, manifest, config, record)?;
         Ok(target)
     }
+    // ANCHOR_END: install
 }
 
 /// A directory an image is built in; removed, whatever it holds, when dropped.
@@ -309,6 +313,7 @@ pub fn remove_tree(path: &Path) -> Result<()> {
 }
 
 /// `~/.docker-internals`, or `$DOCKER_INTERNALS_HOME` when set.
+// ANCHOR: default_home
 pub fn default_home() -> PathBuf {
     if let Some(home) = std::env::var_os(HOME_VARIABLE).filter(|h| !h.is_empty()) {
         return PathBuf::from(home);
@@ -316,3 +321,4 @@ pub fn default_home() -> PathBuf {
     let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from);
     home.join(".docker-internals")
 }
+// ANCHOR_END: default_home

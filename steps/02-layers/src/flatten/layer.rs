@@ -45,6 +45,7 @@ impl<'a> Extraction<'a> {
     }
 
     /// Applies one entry: a whiteout deletes, anything else is written.
+    // ANCHOR: apply
     pub(super) fn apply(&mut self, entry: &mut tar::Entry<'_, impl Read>) -> Result<(), Error> {
         let kind = entry.header().entry_type();
         if kind == EntryType::XGlobalHeader {
@@ -100,6 +101,7 @@ impl<'a> Extraction<'a> {
         self.applied.entries += 1;
         Ok(())
     }
+    // ANCHOR_END: apply
 
     /// Applies a whiteout marker found at `path` (resolved in the root).
     fn whiteout(&self, marker: Marker, path: &Path) -> io::Result<()> {
@@ -174,9 +176,11 @@ impl Action {
             EntryType::Directory => Node::Directory,
             EntryType::Symlink => Node::Symlink(PathBuf::from(OsString::from_vec(link_target()))),
             EntryType::Fifo => Node::Fifo,
+            // ANCHOR: skip_devices
             EntryType::Char | EntryType::Block if !options.privileged => {
                 return Ok(Action::SkipDevice);
             }
+            // ANCHOR_END: skip_devices
             EntryType::Char | EntryType::Block => {
                 let number = |n: io::Result<Option<u32>>| {
                     n.map(|n| u64::from(n.unwrap_or(0)))

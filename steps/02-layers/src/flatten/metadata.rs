@@ -84,6 +84,7 @@ impl Meta {
     }
 
     /// Sets owner, mode and times of an open regular file, in that order.
+    // ANCHOR: apply_to_file
     pub(super) fn apply_to_file(&self, file: &File, options: &Options) -> io::Result<()> {
         if options.privileged {
             fchown(file, Some(self.uid), Some(self.gid))?;
@@ -93,6 +94,7 @@ impl Meta {
         futimens(file.as_fd(), &time, &time)?;
         Ok(())
     }
+    // ANCHOR_END: apply_to_file
 }
 
 /// A directory's mode and mtime, waiting for the end of the layer.
@@ -136,6 +138,7 @@ impl PendingDirectories {
     /// Each path is resolved again inside `root` and opened without
     /// following a final symlink: a later entry of the layer may have put a
     /// symlink where the directory or one of its parents was.
+    // ANCHOR: pending
     pub(super) fn apply(self, root: &Path) -> Result<(), Error> {
         let mut pending: Vec<(PathBuf, Pending)> = self.0.into_iter().collect();
         pending.sort_by_key(|(path, _)| std::cmp::Reverse(path.components().count()));
@@ -149,6 +152,7 @@ impl PendingDirectories {
         }
         Ok(())
     }
+    // ANCHOR_END: pending
 }
 
 /// Sets one pending directory's mode and mtime, if it is still there.

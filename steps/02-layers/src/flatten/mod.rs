@@ -74,6 +74,7 @@ pub struct Applied {
 /// taken relative to `root`, as they will be when the image runs. On an
 /// error the root holds part of the layer: extract into a fresh directory
 /// and discard it on failure.
+// ANCHOR: apply_layer
 pub fn apply_layer(root: &Path, layer: impl Read, options: &Options) -> Result<Applied, Error> {
     let found = fs::metadata(root).map_err(|source| Error::Io {
         path: root.to_path_buf(),
@@ -95,3 +96,4 @@ pub fn apply_layer(root: &Path, layer: impl Read, options: &Options) -> Result<A
     io::copy(&mut archive.into_inner(), &mut io::sink()).map_err(tar)?;
     Ok(applied)
 }
+// ANCHOR_END: apply_layer

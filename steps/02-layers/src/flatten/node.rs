@@ -19,6 +19,7 @@ use nix::unistd::mkfifo;
 use super::Options;
 use super::metadata::Meta;
 
+// ANCHOR: node
 /// The permissions a file is created with: writable by us whatever its
 /// final mode, so even a mode-000 file can be filled before its mode is set.
 const CREATE_MODE: u32 = 0o600;
@@ -38,6 +39,7 @@ pub(super) enum Node {
         device: u64,
     },
 }
+// ANCHOR_END: node
 
 /// What [`make_room`] left at a path.
 #[derive(Debug, PartialEq, Eq)]

@@ -32,6 +32,7 @@ pub const MAX_SYMLINKS: u32 = 40;
 ///
 /// The empty path is the root itself (`./` or `/` in a tar). A `..` that
 /// would climb above the root is an error; the message says so.
+// ANCHOR: clean_name
 pub fn clean_name(name: &[u8]) -> Result<PathBuf, &'static str> {
     let mut clean = PathBuf::new();
     for component in Path::new(OsStr::from_bytes(name)).components() {
@@ -47,6 +48,7 @@ pub fn clean_name(name: &[u8]) -> Result<PathBuf, &'static str> {
     }
     Ok(clean)
 }
+// ANCHOR_END: clean_name
 
 /// The path on disk of `path` (relative to `root`, or absolute meaning
 /// relative to it), with every component but the last resolved inside

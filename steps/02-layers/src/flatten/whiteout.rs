@@ -19,12 +19,14 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+// ANCHOR: markers
 /// The prefix of a whiteout's file name.
 const WHITEOUT_PREFIX: &[u8] = b".wh.";
 
 /// The file name of the opaque marker. It starts with the whiteout prefix
 /// too, so it must be recognised first.
 const OPAQUE_MARKER: &[u8] = b".wh..wh..opq";
+// ANCHOR_END: markers
 
 /// A whiteout marker, from the file name of a layer entry.
 #[derive(Debug, PartialEq, Eq)]
@@ -90,6 +92,7 @@ impl Written {
     /// did not write `path`; if it did and `path` is a directory, the
     /// children this layer did not write, recursively. A missing `path` is
     /// nothing to delete. Symbolic links are deleted, never followed.
+    // ANCHOR: remove_lower
     pub(super) fn remove_lower(&self, path: &Path) -> io::Result<()> {
         let meta = match fs::symlink_metadata(path) {
             Ok(meta) => meta,
@@ -108,6 +111,7 @@ impl Written {
         }
         Ok(())
     }
+    // ANCHOR_END: remove_lower
 }
 
 /// Applies an opaque marker: deletes every child of `dir` that came from a
