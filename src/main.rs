@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use step_01_registry::cli::{InspectArgs, RegistryArgs};
 use step_02_layers::cli::{ImagesArgs, PullArgs, StoreArgs};
 use step_03_push::cli::PushArgs;
+use step_04_create::cli::CreateArgs;
 
 #[derive(Parser)]
 #[command(
@@ -18,7 +19,8 @@ use step_03_push::cli::PushArgs;
         dockerless inspect localhost:5000/library/hello -v\n  \
         dockerless pull alpine:3.20\n  \
         dockerless images\n  \
-        dockerless push localhost:5000/me/app:v1 --from ./rootfs\n\n\
+        dockerless push localhost:5000/me/app:v1 --from ./rootfs\n  \
+        dockerless create me/tools:v1 --bin bash --bin ls\n\n\
         Credentials come from DOCKER_USERNAME and DOCKER_PASSWORD, or ~/.docker/config.json."
 )]
 struct Cli {
@@ -40,6 +42,8 @@ enum Command {
     Images(ImagesArgs),
     /// Upload an image to a registry (step 03)
     Push(PushArgs),
+    /// Make an image from this machine's programs and their libraries (step 04)
+    Create(CreateArgs),
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -49,6 +53,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Pull(args) => step_02_layers::cli::pull(args, &cli.registry, &cli.store, stdout)?,
         Command::Images(args) => step_02_layers::cli::images(args, &cli.store, stdout)?,
         Command::Push(args) => step_03_push::cli::push(args, &cli.registry, &cli.store, stdout)?,
+        Command::Create(args) => step_04_create::cli::create_command(args, &cli.store, stdout)?,
     }
     Ok(())
 }

@@ -95,7 +95,7 @@ pub fn push(
             "Pushed {reference} ({} blobs, {sent} uploaded{})\n  digest {}",
             pushed.blobs.len(),
             if pushed.as_stored {
-                ", unchanged since pulled"
+                ", as stored"
             } else {
                 ", one new layer"
             },

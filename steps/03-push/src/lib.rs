@@ -5,6 +5,7 @@
 //! describe it ([`image`]); the blob upload protocol ([`upload`]); and the
 //! order that keeps a registry consistent, manifest last ([`push`]).
 
+pub mod cache;
 pub mod cli;
 pub mod error;
 pub mod image;

@@ -2,9 +2,10 @@
 //! with, or one new layer from the directory), send every blob the registry
 //! lacks, and only then the manifest, so a tag never points at missing blobs.
 
-use crate::error::{Error, Result};
+use crate::cache::{store_blob, store_layer};
+use crate::error::Result;
 use crate::image::{self, Format};
-use crate::layer::{LayerOptions, write_layer};
+use crate::layer::LayerOptions;
 use crate::upload::{self, Blob, Outcome, UploadOptions};
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -222,14 +223,7 @@ fn build(
     options: &PushOptions,
 ) -> Result<Prepared> {
     let format = options.format.unwrap_or_default();
-    let staged = staged_blob(store)?;
-    let layer = write_layer(
-        dir,
-        &options.layer,
-        std::io::BufWriter::new(staged.as_file()),
-    )?;
-    let layer_path = store.blob_path(&layer.digest);
-    keep(staged, &layer_path)?;
+    let (layer, layer_path) = store_layer(store, dir, &options.layer)?;
     // No path here: the same tree must give the same config wherever it lies.
     let created_by = if options.from.is_some() {
         "dockerless push --from DIR: one layer from a directory"
@@ -237,14 +231,7 @@ fn build(
         "dockerless push: one layer from the stored image's directory"
     };
     let config = image::config(base, &layer, created_by);
-    let config_digest = sha256_digest(&config);
-    let config_path = store.blob_path(&config_digest);
-    let staged = staged_blob(store)?;
-    std::fs::write(staged.path(), &config).map_err(|source| Error::Io {
-        path: staged.path().to_path_buf(),
-        source,
-    })?;
-    keep(staged, &config_path)?;
+    let (config_digest, config_path) = store_blob(store, &config)?;
     let manifest = image::manifest(
         format,
         (&config_digest, config.len() as u64),
@@ -274,18 +261,5 @@ fn build(
         ],
         mount_from: None,
         as_stored: false,
-    })
-}
-
-/// A temporary file beside the blob cache, renamed into it once named.
-fn staged_blob(store: &Store) -> Result<tempfile::NamedTempFile> {
-    let dir = store.blob_path("sha256:x").with_file_name("");
-    tempfile::NamedTempFile::new_in(&dir).map_err(|source| Error::Io { path: dir, source })
-}
-
-fn keep(staged: tempfile::NamedTempFile, path: &Path) -> Result<()> {
-    staged.persist(path).map(drop).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e.error,
     })
 }

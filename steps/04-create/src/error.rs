@@ -81,6 +81,23 @@ pub enum Error {
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
+
+    // ----- Making it an image in the store ---------------------------------
+    /// Building the layer or the config, or installing the image, failed.
+    #[error(transparent)]
+    Image(Box<step_03_push::Error>),
+}
+
+impl From<step_03_push::Error> for Error {
+    fn from(error: step_03_push::Error) -> Error {
+        Error::Image(Box::new(error))
+    }
+}
+
+impl From<step_02_layers::error::Error> for Error {
+    fn from(error: step_02_layers::error::Error) -> Error {
+        Error::Image(Box::new(error.into()))
+    }
 }
 
 /// The searched directories, comma-separated, or a word when there were none.

@@ -7,9 +7,12 @@
 //! binary needs from its headers, [`resolve`] finds the libraries the way
 //! the dynamic loader would, [`copy`] places files in the new root with the
 //! host's symbolic links, and [`rootfs`] puts it together into a root
-//! filesystem and a default command.
+//! filesystem and a default command; [`create`] makes that an image in the
+//! store, and [`cli`] is `dockerless create`.
 
+pub mod cli;
 pub mod copy;
+pub mod create;
 pub mod elf;
 pub mod error;
 pub mod resolve;
