@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 /// The Debian package that brings each peer.
-const PACKAGES: [(&str, &str); 4] = [
+const PACKAGES: [(&str, &str); 5] = [
     ("skopeo", "skopeo"),
     ("umoci", "umoci"),
     ("docker-registry", "docker-registry"),
+    ("htpasswd", "apache2-utils"),
     ("busybox", "busybox-static"),
 ];
 
@@ -96,6 +97,25 @@ pub struct Distribution {
 impl Distribution {
     /// Starts it, open to anyone.
     pub fn start() -> Option<Distribution> {
+        Distribution::start_with(None)
+    }
+
+    /// Starts it with HTTP Basic auth for one user (an htpasswd file made
+    /// with `htpasswd -B`, the bcrypt hashes the registry requires).
+    pub fn with_user(user: &str, password: &str) -> Option<Distribution> {
+        let htpasswd = peer("htpasswd")?;
+        let output = Command::new(htpasswd)
+            .args(["-Bbn", user, password])
+            .output()
+            .expect("htpasswd runs");
+        assert!(output.status.success(), "htpasswd failed");
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), &output.stdout).unwrap();
+        let (_, path) = file.keep().unwrap();
+        Distribution::start_with(Some(&path))
+    }
+
+    fn start_with(htpasswd: Option<&Path>) -> Option<Distribution> {
         let binary = peer("docker-registry")?;
         let store = tempfile::tempdir().unwrap();
         // The port is chosen here and released just before the registry binds it.
@@ -104,8 +124,14 @@ impl Distribution {
             .local_addr()
             .unwrap()
             .port();
+        let auth = htpasswd.map_or(String::new(), |path| {
+            format!(
+                "auth:\n  htpasswd:\n    realm: interop\n    path: {}\n",
+                path.display()
+            )
+        });
         let config = format!(
-            "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
             store.path().join("data").display()
         );
         let config_path = store.path().join("config.yml");

@@ -57,6 +57,14 @@ pub const PEERS: &[Peer] = &[
         statically_linked: false,
     },
     Peer {
+        name: "htpasswd",
+        path: None,
+        package: "apache2-utils",
+        version_arg: "-h",
+        needed: true,
+        statically_linked: false,
+    },
+    Peer {
         name: "busybox",
         path: None,
         package: "busybox-static",
