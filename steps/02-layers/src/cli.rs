@@ -60,20 +60,18 @@ pub fn pull(
     };
     let client = registry.client(&reference)?;
     let store = store.open()?;
-    // The layer list is only known once the manifest is in; resolve twice is
-    // cheap (cached tokens, tiny documents) and keeps `pull` one call.
+    let resolved =
+        step_01_registry::inspect::resolve(&client, &reference, options.platform.as_ref())?;
     let bars = if args.quiet {
         None
     } else {
-        let resolved =
-            step_01_registry::inspect::resolve(&client, &reference, options.platform.as_ref())?;
         Bars::for_layers(&resolved.image.layers)
     };
     let progress: &dyn Progress = match &bars {
         Some(bars) => bars,
         None => &Silent,
     };
-    let pulled = pull::pull(&client, &store, &reference, &options, progress)?;
+    let pulled = pull::pull_resolved(&client, &store, resolved, &options, progress)?;
     if !args.quiet {
         let cached = pulled
             .sources

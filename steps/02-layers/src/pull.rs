@@ -58,6 +58,19 @@ pub fn pull(
     progress: &dyn Progress,
 ) -> Result<Pulled> {
     let resolved = inspect::resolve(client, reference, options.platform.as_ref())?;
+    pull_resolved(client, store, resolved, options, progress)
+}
+
+/// The rest of a pull, once the manifest and config are in (a caller that
+/// shows progress needs the layer list before the download starts).
+pub fn pull_resolved(
+    client: &Client,
+    store: &Store,
+    resolved: Resolved,
+    options: &PullOptions,
+    progress: &dyn Progress,
+) -> Result<Pulled> {
+    let reference = &resolved.reference;
     let layers = &resolved.image.layers;
     let diff_ids = &resolved.config.rootfs.diff_ids;
     if layers.len() != diff_ids.len() {
