@@ -1,0 +1,611 @@
+//! The pull benchmark: `dockerless pull` against `skopeo copy` + `umoci raw
+//! unpack` and against `tar -xzf` of the same layers, on a generated image of
+//! about 200 MB in four layers served by the CNCF distribution registry.
+//!
+//! ```text
+//! cargo bench -p step-02-layers --bench pull     (or: just bench)
+//! ```
+//!
+//! Every measured command runs as its own process under a fresh measuring
+//! parent, so its peak memory is its own; the pull runs as this binary
+//! started again with [`CHILD_PULL`]. The report (a table, each target MET or
+//! NOT MET, and where the time goes) is printed and written to
+//! `target/bench/pull.md`. Timings are compared as ratios on one machine in
+//! one run; nothing here fails because a target is missed.
+//!
+//! The runs write where a real pull would, to disk (under the target
+//! directory). Set `BENCH_WORK_DIR=/dev/shm` to take the disk out and see
+//! the tools' own work.
+
+#[path = "pull/image.rs"]
+mod image;
+#[path = "pull/peers.rs"]
+mod peers;
+
+use image::{Image, Plan};
+use peers::{Registry, Sample, Skopeo};
+use std::error::Error;
+use std::fmt::Write as _;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use step_01_registry::{Client, ClientOptions, Reference};
+use step_02_layers::progress::Silent;
+use step_02_layers::pull::{PullOptions, pull};
+use step_02_layers::store::Store;
+
+type BenchResult<T> = Result<T, Box<dyn Error>>;
+
+/// The argument that makes this binary pull one image into one store:
+/// `--child-pull <home> <reference>`.
+const CHILD_PULL: &str = "--child-pull";
+
+/// Runs of each measurement; the report shows the median time.
+const RUNS: usize = 3;
+
+/// The image the targets are about: 200 MB of files in four layers of
+/// different sizes, as a base layer and the ones built on it.
+const IMAGE: Plan = Plan {
+    name: "pull-image",
+    layer_bytes: [80_000_000, 60_000_000, 40_000_000, 20_000_000],
+    seed: 0x5eed_0002,
+};
+
+/// The same image with layers four times smaller, to show that the pull's
+/// memory does not depend on layer size.
+const SMALL_IMAGE: Plan = Plan {
+    name: "pull-image-small",
+    layer_bytes: [20_000_000, 15_000_000, 10_000_000, 5_000_000],
+    seed: 0x5eed_0002,
+};
+
+/// Where the runs write instead of the target directory.
+const WORK_DIR_VARIABLE: &str = "BENCH_WORK_DIR";
+
+/// The targets, from the issue that asked for this benchmark.
+const MAX_RATIO_TO_SKOPEO_UMOCI: f64 = 0.6;
+const MAX_RATIO_TO_TAR: f64 = 1.0;
+const MAX_SECOND_PULL_RATIO: f64 = 0.2;
+const MAX_RSS_MB: f64 = 30.0;
+/// "Does not grow": the peak with 4× larger layers is at most this much
+/// higher, which leaves room for allocator noise and nothing else.
+const MAX_RSS_GROWTH: f64 = 1.1;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some(CHILD_PULL) => child_pull(&args[1..]).map(|()| true),
+        Some(peers::MEASURE) => peers::measuring_parent(&args[1..]).map_err(Into::into),
+        // `cargo bench` passes `--bench`; there are no options to read.
+        _ => run().map(|()| true),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("pull benchmark: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The pull as `dockerless pull -q` does it, in this process.
+fn child_pull(args: &[String]) -> BenchResult<()> {
+    let [home, image] = args else {
+        return Err(format!("usage: {CHILD_PULL} <home> <reference>").into());
+    };
+    let reference = Reference::parse(image)?;
+    let client = Client::new(&reference, ClientOptions::default())?;
+    let store = Store::open(Some(Path::new(home)))?;
+    pull(
+        &client,
+        &store,
+        &reference,
+        &PullOptions::default(),
+        &Silent,
+    )?;
+    Ok(())
+}
+
+/// The peers, found on PATH.
+struct Tools {
+    registry: PathBuf,
+    skopeo: Skopeo,
+    umoci: PathBuf,
+    tar: PathBuf,
+    gzip: PathBuf,
+}
+
+impl Tools {
+    fn find() -> BenchResult<Tools> {
+        let find = |name: &str, package: &str| {
+            peers::find(name).ok_or_else(|| {
+                format!("needs {name}: apt-get install {package} (or cargo xtask setup)")
+            })
+        };
+        Ok(Tools {
+            registry: find("docker-registry", "docker-registry")?,
+            skopeo: Skopeo::new(find("skopeo", "skopeo")?)?,
+            umoci: find("umoci", "umoci")?,
+            tar: find("tar", "tar")?,
+            gzip: find("gzip", "gzip")?,
+        })
+    }
+}
+
+/// Where the benchmark keeps its files: the target directory this binary was
+/// built in (`<target>/release/deps/pull-<hash>`), wherever that is.
+fn target_dir() -> BenchResult<PathBuf> {
+    let exe = std::env::current_exe()?;
+    exe.ancestors()
+        .nth(3)
+        .map(Path::to_path_buf)
+        .ok_or_else(|| format!("{} is not in a cargo target directory", exe.display()).into())
+}
+
+fn run() -> BenchResult<()> {
+    let tools = Tools::find()?;
+    let target = target_dir()?;
+    let data = target.join("bench-data");
+    std::fs::create_dir_all(&data)?;
+    eprintln!(
+        "pull benchmark: preparing the images under {}",
+        data.display()
+    );
+    let image = image::ensure(&data.join(IMAGE.name), &IMAGE)?;
+    let small = image::ensure(&data.join(SMALL_IMAGE.name), &SMALL_IMAGE)?;
+
+    let work_parent = std::env::var_os(WORK_DIR_VARIABLE).map_or(data, PathBuf::from);
+    let work = tempfile::Builder::new()
+        .prefix("pull-bench-")
+        .tempdir_in(&work_parent)?;
+    let load_before = load_average();
+    let registry = Registry::start(&tools.registry, work.path())?;
+    let reference = push(&tools.skopeo, &image, &registry, "bench/pull")?;
+    let small_reference = push(&tools.skopeo, &small, &registry, "bench/pull-small")?;
+
+    let mut results = Results::default();
+    for round in 0..RUNS {
+        // Each round starts with a different tool, so none always runs first.
+        for turn in 0..3 {
+            let dir = work.path().join(format!("run-{round}"));
+            let say = |what: &str| eprintln!("pull benchmark: round {}: {what}", round + 1);
+            match (round + turn) % 3 {
+                0 => {
+                    say("dockerless pull");
+                    let (cold, warm) = measure_pull(&dir, &reference)?;
+                    results.cold.push(cold);
+                    results.warm.push(warm);
+                    results.small.push(measure_pull(&dir, &small_reference)?.0);
+                }
+                1 => {
+                    say("skopeo copy + umoci raw unpack");
+                    let (skopeo, umoci) = measure_skopeo_umoci(&tools, &dir, &reference)?;
+                    results.skopeo.push(skopeo);
+                    results.umoci.push(umoci);
+                }
+                _ => {
+                    say("tar -xzf");
+                    results.tar.push(measure_tar(&tools, &dir, &image)?);
+                }
+            }
+        }
+    }
+    drop(registry);
+    let load = format!("{} before, {} after", load_before, load_average());
+
+    eprintln!("pull benchmark: timing decompression and hashing alone");
+    let breakdown = Breakdown::measure(&tools, &image)?;
+    let setting = Setting {
+        work: work_parent.display().to_string(),
+        load,
+    };
+    let report = report(&tools, &setting, &image, &small, &results, &breakdown);
+    print!("{report}");
+    let report_path = target.join("bench/pull.md");
+    std::fs::create_dir_all(report_path.parent().expect("has a parent"))?;
+    std::fs::write(&report_path, &report)?;
+    println!("(also written to {})", report_path.display());
+    Ok(())
+}
+
+/// Pushes the layout to the registry; returns the reference to pull.
+fn push(skopeo: &Skopeo, image: &Image, registry: &Registry, name: &str) -> BenchResult<String> {
+    let reference = format!("{}/{name}:v1", registry.host);
+    let (key, value) = skopeo.env();
+    let command = skopeo.command(&[
+        "copy",
+        "--quiet",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:bench", image.dir.display()),
+        &format!("docker://{reference}"),
+    ]);
+    let status = std::process::Command::new(&command[0])
+        .args(&command[1..])
+        .env(key, value)
+        .status()?;
+    if !status.success() {
+        return Err(format!("pushing with `{}` failed ({status})", command.join(" ")).into());
+    }
+    Ok(reference)
+}
+
+/// A first pull into an empty store, then a second into the same store.
+fn measure_pull(dir: &Path, reference: &str) -> BenchResult<(Sample, Sample)> {
+    let home = dir.join("home");
+    let command = [
+        std::env::current_exe()?.display().to_string(),
+        CHILD_PULL.to_string(),
+        home.display().to_string(),
+        reference.to_string(),
+    ];
+    let cold = peers::measure(&command, &[])?;
+    let warm = peers::measure(&command, &[])?;
+    std::fs::remove_dir_all(dir)?;
+    Ok((cold, warm))
+}
+
+/// `skopeo copy` into an empty OCI layout, then `umoci raw unpack` of it.
+fn measure_skopeo_umoci(
+    tools: &Tools,
+    dir: &Path,
+    reference: &str,
+) -> BenchResult<(Sample, Sample)> {
+    std::fs::create_dir_all(dir)?;
+    let layout = dir.join("oci");
+    let copy = tools.skopeo.command(&[
+        "copy",
+        "--quiet",
+        "--src-tls-verify=false",
+        &format!("docker://{reference}"),
+        &format!("oci:{}:bench", layout.display()),
+    ]);
+    let skopeo = peers::measure(&copy, &[tools.skopeo.env()])?;
+    let mut unpack = vec![
+        tools.umoci.display().to_string(),
+        "raw".to_string(),
+        "unpack".to_string(),
+    ];
+    if !nix::unistd::geteuid().is_root() {
+        unpack.push("--rootless".to_string());
+    }
+    unpack.extend([
+        "--image".to_string(),
+        format!("{}:bench", layout.display()),
+        dir.join("rootfs").display().to_string(),
+    ]);
+    let umoci = peers::measure(&unpack, &[])?;
+    std::fs::remove_dir_all(dir)?;
+    Ok((skopeo, umoci))
+}
+
+/// The extraction floor: `tar -xzf` of each layer, in order, into one directory.
+fn measure_tar(tools: &Tools, dir: &Path, image: &Image) -> BenchResult<Sample> {
+    let rootfs = dir.join("rootfs");
+    std::fs::create_dir_all(&rootfs)?;
+    let mut parts = Vec::new();
+    for layer in &image.layers {
+        let command = [
+            tools.tar.display().to_string(),
+            "-xzf".to_string(),
+            image.blob(layer).display().to_string(),
+            "-C".to_string(),
+            rootfs.display().to_string(),
+        ];
+        parts.push(peers::measure(&command, &[])?);
+    }
+    std::fs::remove_dir_all(dir)?;
+    Ok(total(&parts))
+}
+
+/// Commands run one after the other: their times add up, the peak is the
+/// largest.
+fn total(parts: &[Sample]) -> Sample {
+    Sample {
+        time: parts.iter().map(|s| s.time).sum(),
+        max_rss_kib: parts.iter().map(|s| s.max_rss_kib).max().unwrap_or(0),
+    }
+}
+
+/// Every run of every measurement.
+#[derive(Default)]
+struct Results {
+    cold: Vec<Sample>,
+    warm: Vec<Sample>,
+    small: Vec<Sample>,
+    skopeo: Vec<Sample>,
+    umoci: Vec<Sample>,
+    tar: Vec<Sample>,
+}
+
+impl Results {
+    /// skopeo and umoci of the same round, as one tool.
+    fn skopeo_umoci(&self) -> Vec<Sample> {
+        self.skopeo
+            .iter()
+            .zip(&self.umoci)
+            .map(|(s, u)| total(&[*s, *u]))
+            .collect()
+    }
+}
+
+/// The median time and the highest peak over the runs of one measurement.
+#[derive(Clone, Copy)]
+struct Summary {
+    seconds: f64,
+    peak_mb: f64,
+}
+
+impl Summary {
+    fn of(samples: &[Sample]) -> Summary {
+        let mut times: Vec<Duration> = samples.iter().map(|s| s.time).collect();
+        times.sort();
+        let peak_kib = samples.iter().map(|s| s.max_rss_kib).max().unwrap_or(0);
+        Summary {
+            seconds: times[times.len() / 2].as_secs_f64(),
+            peak_mb: mb(peak_kib * 1024),
+        }
+    }
+}
+
+/// Megabytes as the targets count them (10^6 bytes).
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1e6
+}
+
+/// The parts of a pull's work timed alone on the big image, to tell where the
+/// time goes.
+struct Breakdown {
+    /// flate2 (what the pull decompresses with) over all layers, one thread.
+    flate2: Duration,
+    /// `gzip -dc` over all layers (what `tar -z` decompresses with).
+    gzip: Duration,
+    /// SHA-256 over the compressed blobs, to get its speed.
+    sha256_mb_per_s: f64,
+}
+
+impl Breakdown {
+    fn measure(tools: &Tools, image: &Image) -> BenchResult<Breakdown> {
+        let start = Instant::now();
+        for layer in &image.layers {
+            let file = std::fs::File::open(image.blob(layer))?;
+            let mut tar =
+                step_02_layers::decompress::decompress(BufReader::with_capacity(256 * 1024, file))?;
+            std::io::copy(&mut tar, &mut std::io::sink())?;
+        }
+        let flate2 = start.elapsed();
+
+        let mut gzip = Duration::ZERO;
+        for layer in &image.layers {
+            let command = [
+                tools.gzip.display().to_string(),
+                "-dc".to_string(),
+                image.blob(layer).display().to_string(),
+            ];
+            gzip += peers::measure(&command, &[])?.time;
+        }
+
+        let start = Instant::now();
+        let mut buffer = vec![0; 256 * 1024];
+        for layer in &image.layers {
+            let mut file = std::fs::File::open(image.blob(layer))?;
+            let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+            loop {
+                let n = file.read(&mut buffer)?;
+                if n == 0 {
+                    break;
+                }
+                sha2::Digest::update(&mut hasher, &buffer[..n]);
+            }
+            std::hint::black_box(sha2::Digest::finalize(hasher));
+        }
+        let sha256_mb_per_s = mb(image.compressed()) / start.elapsed().as_secs_f64();
+        Ok(Breakdown {
+            flate2,
+            gzip,
+            sha256_mb_per_s,
+        })
+    }
+}
+
+/// One target: what was asked, what was measured, and whether it is met.
+struct Target {
+    goal: String,
+    measured: String,
+    met: bool,
+}
+
+/// Where and under what load the runs happened.
+struct Setting {
+    /// The directory the runs wrote in.
+    work: String,
+    /// The 1-minute load average before and after: other work on the machine
+    /// slows every tool, but not evenly.
+    load: String,
+}
+
+fn report(
+    tools: &Tools,
+    setting: &Setting,
+    image: &Image,
+    small: &Image,
+    results: &Results,
+    breakdown: &Breakdown,
+) -> String {
+    let cold = Summary::of(&results.cold);
+    let warm = Summary::of(&results.warm);
+    let small_pull = Summary::of(&results.small);
+    let skopeo = Summary::of(&results.skopeo);
+    let umoci = Summary::of(&results.umoci);
+    let theirs = Summary::of(&results.skopeo_umoci());
+    let floor = Summary::of(&results.tar);
+    let ours_peak = cold.peak_mb.max(warm.peak_mb).max(small_pull.peak_mb);
+    let targets = [
+        Target {
+            goal: format!(
+                "pull + flatten ≤ {MAX_RATIO_TO_SKOPEO_UMOCI} × (skopeo copy + umoci raw unpack)"
+            ),
+            measured: format!("{:.2} ×", cold.seconds / theirs.seconds),
+            met: cold.seconds <= MAX_RATIO_TO_SKOPEO_UMOCI * theirs.seconds,
+        },
+        Target {
+            goal: "pull + flatten ≤ tar -xzf of the layers in order (the floor)".to_string(),
+            measured: format!("{:.2} ×", cold.seconds / floor.seconds),
+            met: cold.seconds <= MAX_RATIO_TO_TAR * floor.seconds,
+        },
+        Target {
+            goal: format!("second pull ≤ {MAX_SECOND_PULL_RATIO} × first pull"),
+            measured: format!("{:.2} ×", warm.seconds / cold.seconds),
+            met: warm.seconds <= MAX_SECOND_PULL_RATIO * cold.seconds,
+        },
+        Target {
+            goal: format!("peak memory of every pull < {MAX_RSS_MB} MB"),
+            measured: format!("{ours_peak:.1} MB"),
+            met: ours_peak < MAX_RSS_MB,
+        },
+        Target {
+            goal: format!(
+                "peak memory does not grow with layer size (4× larger layers: ≤ {MAX_RSS_GROWTH} ×)"
+            ),
+            measured: format!(
+                "{:.1} MB vs {:.1} MB ({:.2} ×)",
+                cold.peak_mb,
+                small_pull.peak_mb,
+                cold.peak_mb / small_pull.peak_mb
+            ),
+            met: cold.peak_mb <= MAX_RSS_GROWTH * small_pull.peak_mb,
+        },
+    ];
+
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(w, "# dockerless pull benchmark\n");
+    let _ = writeln!(
+        w,
+        "Image: {} layers, {:.1} MB of tar, {:.1} MB gzip ({:.0} %), {} files; \
+         the small image: {:.1} MB of tar in layers 4× smaller.",
+        image.layers.len(),
+        mb(image.uncompressed()),
+        mb(image.compressed()),
+        100.0 * image.compressed() as f64 / image.uncompressed() as f64,
+        image.files(),
+        mb(small.uncompressed()),
+    );
+    let _ = writeln!(
+        w,
+        "Served by {} on 127.0.0.1. Machine: {} CPUs, {}.",
+        peers::version(&tools.registry),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu_model(),
+    );
+    let _ = writeln!(
+        w,
+        "Peers: {}; {}; {}.",
+        peers::version(&tools.skopeo.binary),
+        peers::version(&tools.umoci),
+        peers::version(&tools.tar),
+    );
+    let _ = writeln!(
+        w,
+        "Runs wrote under {}; load average {}.",
+        setting.work, setting.load
+    );
+    let _ = writeln!(
+        w,
+        "{RUNS} runs each, tools alternating; median time, highest peak RSS.\n"
+    );
+    let _ = writeln!(w, "| tool | median s | peak RSS MB |");
+    let _ = writeln!(w, "|---|---:|---:|");
+    for (name, summary) in [
+        ("dockerless pull (first, empty store)", cold),
+        ("dockerless pull (second, same store)", warm),
+        ("dockerless pull, layers 4× smaller", small_pull),
+        ("skopeo copy", skopeo),
+        ("umoci raw unpack", umoci),
+        ("skopeo copy + umoci raw unpack", theirs),
+        ("tar -xzf × 4 layers (floor)", floor),
+    ] {
+        let _ = writeln!(
+            w,
+            "| {name} | {:.2} | {:.1} |",
+            summary.seconds, summary.peak_mb
+        );
+    }
+    let _ = writeln!(w, "\n## Targets\n");
+    for target in &targets {
+        let verdict = if target.met { "MET" } else { "NOT MET" };
+        let _ = writeln!(
+            w,
+            "- {verdict}: {} — measured {}",
+            target.goal, target.measured
+        );
+    }
+    let allowed = MAX_RATIO_TO_SKOPEO_UMOCI * theirs.seconds;
+    if allowed < floor.seconds {
+        // Then the first target asks for less than the file system allows.
+        let _ = writeln!(
+            w,
+            "- Note: {MAX_RATIO_TO_SKOPEO_UMOCI} × (skopeo + umoci) = {allowed:.2} s is below \
+             the floor ({:.2} s) here: no tool that writes the same tree could meet the first target.",
+            floor.seconds
+        );
+    }
+    let met = targets.iter().filter(|t| t.met).count();
+    let _ = writeln!(w, "\n{met} of {} targets met.", targets.len());
+
+    let uncompressed = mb(image.uncompressed());
+    let compressed = mb(image.compressed());
+    let hashed = compressed + uncompressed;
+    let _ = writeln!(w, "\n## Where the time goes (big image, one thread)\n");
+    let _ = writeln!(
+        w,
+        "- flate2 decompression of all layers: {:.2} s ({:.0} MB/s of tar)",
+        breakdown.flate2.as_secs_f64(),
+        uncompressed / breakdown.flate2.as_secs_f64()
+    );
+    let _ = writeln!(
+        w,
+        "- gzip -dc of all layers (what tar -z runs): {:.2} s ({:.0} MB/s of tar)",
+        breakdown.gzip.as_secs_f64(),
+        uncompressed / breakdown.gzip.as_secs_f64()
+    );
+    let _ = writeln!(
+        w,
+        "- SHA-256: {:.0} MB/s, so {:.2} s for the {hashed:.0} MB a pull hashes \
+         (blobs as they download, tars as they flatten)",
+        breakdown.sha256_mb_per_s,
+        hashed / breakdown.sha256_mb_per_s
+    );
+    let _ = writeln!(
+        w,
+        "- Bytes written: a pull writes the {compressed:.0} MB of blobs to its cache \
+         besides the {uncompressed:.0} MB tree; tar -xzf writes only the tree"
+    );
+    let _ = writeln!(
+        w,
+        "\nReproduce: `cargo bench -p step-02-layers --bench pull` (or `just bench`, \
+         which runs every step's benchmarks)."
+    );
+    out
+}
+
+/// The 1-minute load average.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The CPU's name, for telling runs on different machines apart.
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|line| line.strip_prefix("model name"))
+                .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_string())
+}
