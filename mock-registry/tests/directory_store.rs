@@ -45,7 +45,12 @@ fn the_store_is_an_oci_layout() {
     for image in fixtures::all() {
         for blob in &image.blobs {
             let path = dir.path().join("blobs/sha256").join(blob.digest.hex());
-            assert_eq!(std::fs::read(&path).unwrap(), blob.data, "{}", path.display());
+            assert_eq!(
+                std::fs::read(&path).unwrap(),
+                blob.data,
+                "{}",
+                path.display()
+            );
         }
     }
 }
@@ -112,8 +117,14 @@ fn a_broken_layout_is_refused_with_the_reason() {
         .err()
         .expect("a broken index.json is refused");
     let message = error.to_string();
-    assert!(message.contains("index.json is not valid JSON"), "{message}");
-    assert!(message.contains(&dir.path().display().to_string()), "{message}");
+    assert!(
+        message.contains("index.json is not valid JSON"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&dir.path().display().to_string()),
+        "{message}"
+    );
 
     let missing = Digest::of(b"nothing");
     let index = serde_json::json!({"schemaVersion": 2, "manifests": [{
