@@ -72,7 +72,15 @@ pub fn pull(
         None => &Silent,
     };
     let pulled = pull::pull_resolved(&client, &store, resolved, &options, progress)?;
-    if !args.quiet {
+    if pulled.up_to_date && !args.quiet {
+        writeln!(
+            out,
+            "{reference} is up to date\n  digest {}\n  in     {}",
+            pulled.resolved.manifest.digest,
+            pulled.path.display()
+        )
+        .ok();
+    } else if !args.quiet {
         let cached = pulled
             .sources
             .iter()

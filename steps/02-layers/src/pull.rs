@@ -48,6 +48,8 @@ pub struct Pulled {
     pub path: PathBuf,
     /// For each layer: downloaded or found in the cache.
     pub sources: Vec<Source>,
+    /// The store had this very image already, untouched: nothing was done.
+    pub up_to_date: bool,
 }
 
 pub fn pull(
@@ -71,6 +73,9 @@ pub fn pull_resolved(
     progress: &dyn Progress,
 ) -> Result<Pulled> {
     let reference = &resolved.reference;
+    if let Some(pulled) = up_to_date(store, &resolved)? {
+        return Ok(pulled);
+    }
     let layers = &resolved.image.layers;
     let diff_ids = &resolved.config.rootfs.diff_ids;
     if layers.len() != diff_ids.len() {
@@ -105,7 +110,33 @@ pub fn pull_resolved(
         resolved,
         path,
         sources,
+        up_to_date: false,
     })
+}
+
+/// The stored image, when it is this manifest byte for byte and its
+/// directory has not been touched since (as `docker pull` says "Image is up
+/// to date"): then there is nothing to download or flatten.
+fn up_to_date(store: &Store, resolved: &Resolved) -> Result<Option<Pulled>> {
+    let reference = &resolved.reference;
+    let path = store.image_dir(reference);
+    let stored = std::fs::read(store.manifest_path(reference)).ok();
+    let record = store.record(reference);
+    let (Some(stored), Some(record)) = (stored, record) else {
+        return Ok(None);
+    };
+    if stored != resolved.manifest.bytes
+        || !path.is_dir()
+        || fingerprint(&path)? != record.fingerprint
+    {
+        return Ok(None);
+    }
+    Ok(Some(Pulled {
+        sources: vec![Source::Cache; resolved.image.layers.len()],
+        resolved: resolved.clone(),
+        path,
+        up_to_date: true,
+    }))
 }
 
 /// Downloads with `options.jobs` workers while this thread applies each layer

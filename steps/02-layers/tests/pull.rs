@@ -126,6 +126,12 @@ fn a_second_pull_downloads_no_layer_again() {
     setup.pull("library/layers:latest").unwrap();
     setup.log();
     let again = setup.pull("library/layers:latest").unwrap();
+    workshop::check!(
+        again.up_to_date,
+        expected = "the second pull to find the image up to date",
+        got = again,
+        read = "step-02-layers.md#the-image-store",
+    );
     workshop::check_eq!(
         again.sources,
         vec![Source::Cache; 4],
@@ -138,6 +144,20 @@ fn a_second_pull_downloads_no_layer_again() {
     GET /v2/library/layers/manifests/latest (Bearer) -> 200
     GET /v2/library/layers/blobs/sha256:4aa4ca26b0cf7eef21c97f1e781af8eab095f1f9d71e34c725d3c694e0a48e9b (Bearer) -> 200
     ");
+}
+
+#[test]
+fn a_touched_image_is_pulled_again_whole() {
+    let setup = Setup::new();
+    let root = setup.pull("library/hello:latest").unwrap().path;
+    std::fs::remove_file(root.join("etc/hostname")).unwrap();
+    let again = setup.pull("library/hello:latest").unwrap();
+    workshop::check!(
+        !again.up_to_date && again.path.join("etc/hostname").exists(),
+        expected = "the image flattened again, etc/hostname back",
+        got = again,
+        read = "step-02-layers.md#the-image-store",
+    );
 }
 
 #[test]
