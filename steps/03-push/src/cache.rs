@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use step_01_registry::manifest::sha256_digest;
 use step_02_layers::store::Store;
 
+// ANCHOR: store_layer
 /// Builds the layer for `dir` straight into the cache; returns its digests and path.
 pub fn store_layer(
     store: &Store,
@@ -21,6 +22,7 @@ pub fn store_layer(
     keep(staged, &path)?;
     Ok((layer, path))
 }
+// ANCHOR_END: store_layer
 
 /// Puts a small blob (a config) into the cache; returns its digest and path.
 pub fn store_blob(store: &Store, bytes: &[u8]) -> Result<(String, PathBuf)> {

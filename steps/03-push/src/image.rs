@@ -10,6 +10,7 @@ use step_01_registry::config::ImageConfig;
 use step_01_registry::manifest::{DOCKER_MANIFEST, OCI_MANIFEST};
 use step_01_registry::platform::Platform;
 
+// ANCHOR: format
 /// Docker schema2 (the default, as `docker push` writes) or OCI media types.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -17,6 +18,7 @@ pub enum Format {
     Docker,
     Oci,
 }
+// ANCHOR_END: format
 
 impl Format {
     pub fn manifest_type(self) -> &'static str {

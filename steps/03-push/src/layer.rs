@@ -59,11 +59,13 @@ pub fn write_layer(dir: &Path, options: &LayerOptions, out: impl Write) -> Resul
     // END EXERCISE
 }
 
+// ANCHOR: gzip_header
 /// A gzip header with no modification time and no file name, so the same
 /// tar always compresses to the same bytes.
 fn gzip_header() -> flate2::GzBuilder {
     flate2::GzBuilder::new().mtime(0)
 }
+// ANCHOR_END: gzip_header
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
     move |source| Error::Io {
@@ -72,6 +74,7 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
     }
 }
 
+// ANCHOR: append_tree
 /// Appends everything under `dir`, sorted, as entries named relative to it.
 fn append_tree<W: Write>(
     builder: &mut tar::Builder<W>,
@@ -102,6 +105,7 @@ fn append_tree<W: Write>(
     }
     Ok(())
 }
+// ANCHOR_END: append_tree
 
 /// Appends one entry; returns whether it is a directory (to descend into).
 fn append_entry<W: Write>(
@@ -193,6 +197,7 @@ fn append_entry<W: Write>(
     // END EXERCISE
 }
 
+// ANCHOR: hashing
 /// A writer that hashes and counts what passes through it.
 pub struct Hashing<W> {
     inner: W,
@@ -231,3 +236,4 @@ impl<W: Write> Write for Hashing<W> {
         self.inner.flush()
     }
 }
+// ANCHOR_END: hashing

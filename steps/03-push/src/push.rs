@@ -57,6 +57,7 @@ impl PushProgress for () {
     fn blob(&self, _: &str, _: u64, _: Outcome) {}
 }
 
+// ANCHOR: push
 pub fn push(
     client: &Client,
     store: &Store,
@@ -92,6 +93,7 @@ pub fn push(
         as_stored: prepared.as_stored,
     })
 }
+// ANCHOR_END: push
 
 fn put_manifest(
     client: &Client,
@@ -120,6 +122,7 @@ fn put_manifest(
     Ok(sha256_digest(manifest))
 }
 
+// ANCHOR: prepare
 /// Decides what to send. A stored image whose directory is unchanged since it
 /// was pulled (or last pushed) goes as it is; anything else becomes one new
 /// layer, with the run settings of the stored config.
@@ -149,6 +152,7 @@ fn prepare(store: &Store, reference: &Reference, options: &PushOptions) -> Resul
         options,
     )
 }
+// ANCHOR_END: prepare
 
 /// The stored manifest bytes and config, when the image has them.
 fn read_stored(store: &Store, reference: &Reference) -> Option<(Vec<u8>, ImageConfig)> {

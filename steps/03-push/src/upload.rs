@@ -41,6 +41,7 @@ pub struct UploadOptions {
     pub chunk_size: Option<u64>,
 }
 
+// ANCHOR: upload
 /// Makes sure `repository` has `blob`, sending it only when it must.
 pub fn upload(
     client: &Client,
@@ -96,6 +97,7 @@ pub fn upload(
     finish(client, &scope, blob, &location, len, &body, &what)?;
     Ok(Outcome::Uploaded)
 }
+// ANCHOR_END: upload
 
 /// The absolute URL of the upload session a response points at.
 fn location(response: &Response, base: &str, what: &str) -> Result<String> {
@@ -132,6 +134,7 @@ pub fn with_digest(url: &str, digest: &str) -> String {
     // END EXERCISE
 }
 
+// ANCHOR: send_chunks
 /// Sends all but the last piece of the blob in PATCH chunks; returns where to
 /// send the closing PUT and how many bytes went. The last piece goes with the
 /// PUT, so no PATCH is ever smaller than the chunk size the registry asked for.
@@ -168,6 +171,7 @@ fn send_chunks(
     }
     Ok((location, offset))
 }
+// ANCHOR_END: send_chunks
 
 /// `len` bytes of a file from `offset`, streamed from disk as a request body.
 fn read_range(path: &Path, offset: u64, len: u64) -> std::io::Result<Body> {

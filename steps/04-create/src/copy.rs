@@ -91,6 +91,7 @@ pub fn image_path(root: &Path, host: &Path) -> PathBuf {
     root.join(host.strip_prefix("/").unwrap_or(host))
 }
 
+// ANCHOR: place_symlink
 /// Creates the symbolic link `image` -> `target`, the copy of host link
 /// `host`, unless the same link is there already.
 pub fn place_symlink(image: &Path, target: &Path, host: &Path, placed: &mut Placed) -> Result<()> {
@@ -110,6 +111,7 @@ pub fn place_symlink(image: &Path, target: &Path, host: &Path, placed: &mut Plac
         Err(error) => Err(io_error(image)(error)),
     }
 }
+// ANCHOR_END: place_symlink
 
 /// Creates the directory `image` with the mode of host directory `host`
 /// (whose metadata is `meta`), unless it is there already.

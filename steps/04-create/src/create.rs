@@ -34,6 +34,7 @@ pub struct Created {
     pub built: Built,
 }
 
+// ANCHOR: create
 /// Builds the root filesystem in a staging directory of the store, makes it
 /// an image and installs it under `reference`.
 pub fn create(store: &Store, reference: &Reference, options: &CreateOptions) -> Result<Created> {
@@ -69,6 +70,7 @@ pub fn create(store: &Store, reference: &Reference, options: &CreateOptions) -> 
         built,
     })
 }
+// ANCHOR_END: create
 
 /// The image's platform: that of the binaries (the first one's machine).
 fn platform_of(built: &Built) -> ImageConfig {

@@ -159,6 +159,7 @@ impl Elf {
     }
 }
 
+// ANCHOR: read
 /// Reads the interpreter, the needed libraries and the search paths of the
 /// ELF file at `path` (symbolic links are followed).
 pub fn read(path: &Path) -> Result<Elf> {
@@ -234,6 +235,7 @@ pub fn read(path: &Path) -> Result<Elf> {
     elf.runpath = entries.runpath.map(string).transpose()?;
     Ok(elf)
 }
+// ANCHOR_END: read
 
 /// Checks the identification bytes and reads the file header from the
 /// first (up to) [`HEADER_SIZE`] bytes of the file at `path`.

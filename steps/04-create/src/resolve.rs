@@ -106,6 +106,7 @@ impl SearchPaths {
     }
 }
 
+// ANCHOR: default_dirs
 /// The directories the loader searches last, for `machine`: the multiarch
 /// ones (`/lib/x86_64-linux-gnu`, as Debian and Ubuntu lay out), the 64-bit
 /// ones (`/lib64`, as Fedora and Arch do), then `/lib` and `/usr/lib`.
@@ -120,6 +121,7 @@ pub fn default_dirs(machine: Machine) -> Vec<PathBuf> {
     }
     dirs
 }
+// ANCHOR_END: default_dirs
 
 /// The library directories listed in the `ld.so.conf` file at `path`,
 /// following its `include` lines. A missing file lists nothing (not every
@@ -322,6 +324,7 @@ pub fn resolve(binary: &Path) -> Result<Resolved> {
     resolve_with(program, &paths.system())
 }
 
+// ANCHOR: resolve_with
 /// [`resolve`] for a binary already read, with `system` as the
 /// directories after the objects' own (see [`SearchPaths::system`]).
 pub fn resolve_with(binary: Elf, system: &[PathBuf]) -> Result<Resolved> {
@@ -353,6 +356,7 @@ pub fn resolve_with(binary: Elf, system: &[PathBuf]) -> Result<Resolved> {
         libraries,
     })
 }
+// ANCHOR_END: resolve_with
 
 /// Every library `program` needs, breadth first, each name once.
 /// `interpreter` is already loaded: its names count as found.

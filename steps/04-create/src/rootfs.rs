@@ -62,6 +62,7 @@ pub struct Built {
 }
 // ANCHOR_END: built
 
+// ANCHOR: build
 /// Builds a root filesystem in `root` (created if missing) from
 /// `binaries` and their libraries, then copies each `(host source, path in
 /// the image)` of `adds` into it.
@@ -99,6 +100,7 @@ pub fn build(binaries: &[BinarySpec], adds: &[(PathBuf, PathBuf)], root: &Path) 
         binaries: resolved_all,
     })
 }
+// ANCHOR_END: build
 
 /// The path of the binary `spec` names: a path as it is, a name looked up
 /// in `path_var` (a `PATH` value).
@@ -159,6 +161,7 @@ pub fn default_config(binaries: &[PathBuf]) -> (Vec<String>, Vec<String>) {
     // END EXERCISE
 }
 
+// ANCHOR: library_path
 /// An `LD_LIBRARY_PATH=` entry for the libraries found through
 /// `/etc/ld.so.conf` outside the loader's default directories, if any.
 ///
@@ -183,6 +186,7 @@ fn library_path(resolved: &[Resolved]) -> Result<Option<String>> {
     }
     Ok((!dirs.is_empty()).then(|| format!("LD_LIBRARY_PATH={}", dirs.join(":"))))
 }
+// ANCHOR_END: library_path
 
 /// Splits an `--add SRC:DEST` argument at its first `:`. `DEST` is where
 /// `SRC` goes in the image and must be absolute.
