@@ -50,40 +50,16 @@ pub fn upload(
     mount_from: Option<&str>,
     options: &UploadOptions,
 ) -> Result<Outcome> {
-    let scope = format!("repository:{repository}:pull,push");
-    let head = client.send(
-        Method::HEAD,
-        &format!("/v2/{repository}/blobs/{}", blob.digest),
-        &scope,
-        HeaderMap::new(),
-    )?;
-    if head.status().is_success() {
-        return Ok(Outcome::Present);
-    }
     let what = format!("blob {}", blob.digest);
-    // A mount reads the source repository: the token must cover it too.
-    let (start_path, start_scope) = match mount_from {
-        Some(from) => (
-            format!(
-                "/v2/{repository}/blobs/uploads/?mount={}&from={from}",
-                blob.digest
-            ),
-            format!("{scope} repository:{from}:pull"),
-        ),
-        None => (format!("/v2/{repository}/blobs/uploads/"), scope.clone()),
+    let (mut location, chunk_min) = match start(client, repository, blob, mount_from)? {
+        Start::Present => return Ok(Outcome::Present),
+        Start::Mounted => return Ok(Outcome::Mounted),
+        Start::Upload {
+            location,
+            chunk_min,
+        } => (location, chunk_min),
     };
-    let started = client.send(Method::POST, &start_path, &start_scope, HeaderMap::new())?;
-    match started.status().as_u16() {
-        201 if mount_from.is_some() => return Ok(Outcome::Mounted),
-        202 => {}
-        _ => return Err(refused(&what, "POST", started)),
-    }
-    let chunk_min = started
-        .headers()
-        .get("OCI-Chunk-Min-Length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let mut location = location(&started, client.base_url(), &what)?;
+    let scope = format!("repository:{repository}:pull,push");
     let chunk = options
         .chunk_size
         .map(|c| c.max(chunk_min.unwrap_or(0)).max(1));
@@ -97,7 +73,79 @@ pub fn upload(
     finish(client, &scope, blob, &location, len, &body, &what)?;
     Ok(Outcome::Uploaded)
 }
+
+/// What the registry answered before any byte was sent.
+enum Start {
+    /// It has the blob.
+    Present,
+    /// It linked the blob from the other repository.
+    Mounted,
+    /// Send the bytes to this session URL, in chunks of at least `chunk_min`
+    /// bytes when chunking.
+    Upload {
+        location: String,
+        chunk_min: Option<u64>,
+    },
+}
+
 // ANCHOR_END: upload
+
+/// Asks before sending: does the repository have the blob, can it be
+/// mounted, and if not, where does the upload go?
+fn start(
+    client: &Client,
+    repository: &str,
+    blob: &Blob,
+    mount_from: Option<&str>,
+) -> Result<Start> {
+    // EXERCISE(start-upload): Ask before sending: HEAD the blob, then mount it or open an upload.
+    // 1. `HEAD /v2/<repository>/blobs/<digest>` with the scope
+    //    `repository:<repository>:pull,push`: a 2xx means the registry has
+    //    it already (`Start::Present`), and nothing is sent.
+    // 2. Open an upload session: `POST /v2/<repository>/blobs/uploads/`, or,
+    //    when `mount_from` names a repository of the same registry,
+    //    `.../uploads/?mount=<digest>&from=<repository>`; a mount reads the
+    //    source, so the token must cover `repository:<from>:pull` too (add
+    //    it to the scope, separated by a space).
+    // 3. `201` to a mount: done (`Start::Mounted`). `202`: upload to the
+    //    `Location` it gives (`location`), minding `OCI-Chunk-Min-Length`.
+    //    Anything else: `refused`.
+    let scope = format!("repository:{repository}:pull,push");
+    let head = client.send(
+        Method::HEAD,
+        &format!("/v2/{repository}/blobs/{}", blob.digest),
+        &scope,
+        HeaderMap::new(),
+    )?;
+    if head.status().is_success() {
+        return Ok(Start::Present);
+    }
+    let what = format!("blob {}", blob.digest);
+    let (start_path, start_scope) = match mount_from {
+        Some(from) => (
+            format!(
+                "/v2/{repository}/blobs/uploads/?mount={}&from={from}",
+                blob.digest
+            ),
+            format!("{scope} repository:{from}:pull"),
+        ),
+        None => (format!("/v2/{repository}/blobs/uploads/"), scope.clone()),
+    };
+    let started = client.send(Method::POST, &start_path, &start_scope, HeaderMap::new())?;
+    match started.status().as_u16() {
+        201 if mount_from.is_some() => Ok(Start::Mounted),
+        202 => Ok(Start::Upload {
+            location: location(&started, client.base_url(), &what)?,
+            chunk_min: started
+                .headers()
+                .get("OCI-Chunk-Min-Length")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok()),
+        }),
+        _ => Err(refused(&what, "POST", started)),
+    }
+    // END EXERCISE
+}
 
 /// The absolute URL of the upload session a response points at.
 fn location(response: &Response, base: &str, what: &str) -> Result<String> {
