@@ -7,6 +7,10 @@
 default:
     @just --list --unsorted
 
+# The main job, offline: the bundled registry, a pull by hand and with the tool (`just demo --serve` keeps the registry up)
+demo *args:
+    cargo xtask demo {{args}}
+
 # Run a step's checks (`just test step-1`), or every step's with a progress overview (`just test`)
 test *args:
     cargo xtask test {{args}}
