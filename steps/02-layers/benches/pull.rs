@@ -17,40 +17,19 @@
 //! directory). Set `BENCH_WORK_DIR=/dev/shm` to take the disk out and see
 //! the tools' own work.
 
-#[path = "pull/image.rs"]
-mod image;
-#[path = "pull/peers.rs"]
-mod peers;
+mod common;
 
-use image::{Image, Plan};
-use peers::{Registry, Sample, Skopeo};
-use std::error::Error;
+use common::image::{self, Image, Plan};
+use common::peers::{self, Sample, Skopeo};
+use common::{
+    BenchResult, CHILD_PULL, IMAGE, RUNS, Summary, Target, child_pull, load_average, machine, mb,
+    push, total,
+};
 use std::fmt::Write as _;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
-use step_01_registry::{Client, ClientOptions, Reference};
-use step_02_layers::progress::Silent;
-use step_02_layers::pull::{PullOptions, pull};
-use step_02_layers::store::Store;
-
-type BenchResult<T> = Result<T, Box<dyn Error>>;
-
-/// The argument that makes this binary pull one image into one store:
-/// `--child-pull <home> <reference>`.
-const CHILD_PULL: &str = "--child-pull";
-
-/// Runs of each measurement; the report shows the median time.
-const RUNS: usize = 3;
-
-/// The image the targets are about: 200 MB of files in four layers of
-/// different sizes, as a base layer and the ones built on it.
-const IMAGE: Plan = Plan {
-    name: "pull-image",
-    layer_bytes: [80_000_000, 60_000_000, 40_000_000, 20_000_000],
-    seed: 0x5eed_0002,
-};
 
 /// The same image with layers four times smaller, to show that the pull's
 /// memory does not depend on layer size.
@@ -59,9 +38,6 @@ const SMALL_IMAGE: Plan = Plan {
     layer_bytes: [20_000_000, 15_000_000, 10_000_000, 5_000_000],
     seed: 0x5eed_0002,
 };
-
-/// Where the runs write instead of the target directory.
-const WORK_DIR_VARIABLE: &str = "BENCH_WORK_DIR";
 
 /// The targets, from the issue that asked for this benchmark.
 const MAX_RATIO_TO_SKOPEO_UMOCI: f64 = 0.6;
@@ -90,24 +66,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// The pull as `dockerless pull -q` does it, in this process.
-fn child_pull(args: &[String]) -> BenchResult<()> {
-    let [home, image] = args else {
-        return Err(format!("usage: {CHILD_PULL} <home> <reference>").into());
-    };
-    let reference = Reference::parse(image)?;
-    let client = Client::new(&reference, ClientOptions::default())?;
-    let store = Store::open(Some(Path::new(home)))?;
-    pull(
-        &client,
-        &store,
-        &reference,
-        &PullOptions::default(),
-        &Silent,
-    )?;
-    Ok(())
-}
-
 /// The peers, found on PATH.
 struct Tools {
     registry: PathBuf,
@@ -134,19 +92,9 @@ impl Tools {
     }
 }
 
-/// Where the benchmark keeps its files: the target directory this binary was
-/// built in (`<target>/release/deps/pull-<hash>`), wherever that is.
-fn target_dir() -> BenchResult<PathBuf> {
-    let exe = std::env::current_exe()?;
-    exe.ancestors()
-        .nth(3)
-        .map(Path::to_path_buf)
-        .ok_or_else(|| format!("{} is not in a cargo target directory", exe.display()).into())
-}
-
 fn run() -> BenchResult<()> {
     let tools = Tools::find()?;
-    let target = target_dir()?;
+    let target = common::target_dir()?;
     let data = target.join("bench-data");
     std::fs::create_dir_all(&data)?;
     eprintln!(
@@ -156,12 +104,12 @@ fn run() -> BenchResult<()> {
     let image = image::ensure(&data.join(IMAGE.name), &IMAGE)?;
     let small = image::ensure(&data.join(SMALL_IMAGE.name), &SMALL_IMAGE)?;
 
-    let work_parent = std::env::var_os(WORK_DIR_VARIABLE).map_or(data, PathBuf::from);
+    let work_parent = common::work_parent(data);
     let work = tempfile::Builder::new()
         .prefix("pull-bench-")
         .tempdir_in(&work_parent)?;
     let load_before = load_average();
-    let registry = Registry::start(&tools.registry, work.path())?;
+    let registry = peers::Registry::start(&tools.registry, work.path())?;
     let reference = push(&tools.skopeo, &image, &registry, "bench/pull")?;
     let small_reference = push(&tools.skopeo, &small, &registry, "bench/pull-small")?;
 
@@ -202,33 +150,7 @@ fn run() -> BenchResult<()> {
         load,
     };
     let report = report(&tools, &setting, &image, &small, &results, &breakdown);
-    print!("{report}");
-    let report_path = target.join("bench/pull.md");
-    std::fs::create_dir_all(report_path.parent().expect("has a parent"))?;
-    std::fs::write(&report_path, &report)?;
-    println!("(also written to {})", report_path.display());
-    Ok(())
-}
-
-/// Pushes the layout to the registry; returns the reference to pull.
-fn push(skopeo: &Skopeo, image: &Image, registry: &Registry, name: &str) -> BenchResult<String> {
-    let reference = format!("{}/{name}:v1", registry.host);
-    let (key, value) = skopeo.env();
-    let command = skopeo.command(&[
-        "copy",
-        "--quiet",
-        "--dest-tls-verify=false",
-        &format!("oci:{}:bench", image.dir.display()),
-        &format!("docker://{reference}"),
-    ]);
-    let status = std::process::Command::new(&command[0])
-        .args(&command[1..])
-        .env(key, value)
-        .status()?;
-    if !status.success() {
-        return Err(format!("pushing with `{}` failed ({status})", command.join(" ")).into());
-    }
-    Ok(reference)
+    common::publish(&target, "pull", &report)
 }
 
 /// A first pull into an empty store, then a second into the same store.
@@ -299,15 +221,6 @@ fn measure_tar(tools: &Tools, dir: &Path, image: &Image) -> BenchResult<Sample> 
     Ok(total(&parts))
 }
 
-/// Commands run one after the other: their times add up, the peak is the
-/// largest.
-fn total(parts: &[Sample]) -> Sample {
-    Sample {
-        time: parts.iter().map(|s| s.time).sum(),
-        max_rss_kib: parts.iter().map(|s| s.max_rss_kib).max().unwrap_or(0),
-    }
-}
-
 /// Every run of every measurement.
 #[derive(Default)]
 struct Results {
@@ -328,30 +241,6 @@ impl Results {
             .map(|(s, u)| total(&[*s, *u]))
             .collect()
     }
-}
-
-/// The median time and the highest peak over the runs of one measurement.
-#[derive(Clone, Copy)]
-struct Summary {
-    seconds: f64,
-    peak_mb: f64,
-}
-
-impl Summary {
-    fn of(samples: &[Sample]) -> Summary {
-        let mut times: Vec<Duration> = samples.iter().map(|s| s.time).collect();
-        times.sort();
-        let peak_kib = samples.iter().map(|s| s.max_rss_kib).max().unwrap_or(0);
-        Summary {
-            seconds: times[times.len() / 2].as_secs_f64(),
-            peak_mb: mb(peak_kib * 1024),
-        }
-    }
-}
-
-/// Megabytes as the targets count them (10^6 bytes).
-fn mb(bytes: u64) -> f64 {
-    bytes as f64 / 1e6
 }
 
 /// The parts of a pull's work timed alone on the big image, to tell where the
@@ -409,19 +298,11 @@ impl Breakdown {
     }
 }
 
-/// One target: what was asked, what was measured, and whether it is met.
-struct Target {
-    goal: String,
-    measured: String,
-    met: bool,
-}
-
 /// Where and under what load the runs happened.
 struct Setting {
     /// The directory the runs wrote in.
     work: String,
-    /// The 1-minute load average before and after: other work on the machine
-    /// slows every tool, but not evenly.
+    /// The 1-minute load average before and after.
     load: String,
 }
 
@@ -494,10 +375,9 @@ fn report(
     );
     let _ = writeln!(
         w,
-        "Served by {} on 127.0.0.1. Machine: {} CPUs, {}.",
+        "Served by {} on 127.0.0.1. Machine: {}.",
         peers::version(&tools.registry),
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        cpu_model(),
+        machine(),
     );
     let _ = writeln!(
         w,
@@ -532,27 +412,17 @@ fn report(
             summary.seconds, summary.peak_mb
         );
     }
-    let _ = writeln!(w, "\n## Targets\n");
-    for target in &targets {
-        let verdict = if target.met { "MET" } else { "NOT MET" };
-        let _ = writeln!(
-            w,
-            "- {verdict}: {} — measured {}",
-            target.goal, target.measured
-        );
-    }
+    let mut notes = Vec::new();
     let allowed = MAX_RATIO_TO_SKOPEO_UMOCI * theirs.seconds;
     if allowed < floor.seconds {
         // Then the first target asks for less than the file system allows.
-        let _ = writeln!(
-            w,
-            "- Note: {MAX_RATIO_TO_SKOPEO_UMOCI} × (skopeo + umoci) = {allowed:.2} s is below \
+        notes.push(format!(
+            "{MAX_RATIO_TO_SKOPEO_UMOCI} × (skopeo + umoci) = {allowed:.2} s is below \
              the floor ({:.2} s) here: no tool that writes the same tree could meet the first target.",
             floor.seconds
-        );
+        ));
     }
-    let met = targets.iter().filter(|t| t.met).count();
-    let _ = writeln!(w, "\n{met} of {} targets met.", targets.len());
+    w.push_str(&common::targets_section(&targets, &notes));
 
     let uncompressed = mb(image.uncompressed());
     let compressed = mb(image.compressed());
@@ -588,24 +458,4 @@ fn report(
          which runs every step's benchmarks)."
     );
     out
-}
-
-/// The 1-minute load average.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|text| text.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "unknown".to_string())
-}
-
-/// The CPU's name, for telling runs on different machines apart.
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find_map(|line| line.strip_prefix("model name"))
-                .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_string())
 }
