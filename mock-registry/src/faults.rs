@@ -14,6 +14,10 @@ pub enum Fault {
     CutBody { after: u64 },
     /// A blob served with its last byte changed, so its digest does not match.
     WrongBytes,
+    /// A blob served with this many more bytes than it has (and a
+    /// `Content-Length` to match): a client must stop reading at the size
+    /// the manifest gave.
+    ExtraBytes { count: u64 },
     /// A blob GET answered `200` from byte zero even when a `Range` was asked for.
     IgnoreRange,
     /// A blob GET answered `307` to a second origin (like a CDN), which serves it.

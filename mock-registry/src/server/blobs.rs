@@ -41,7 +41,11 @@ pub async fn handle(call: &Call<'_>, name: &str, digest: &str) -> Reply {
     let fault = call.app.faults.take(Target::Blobs, &call.path, |f| {
         matches!(
             f,
-            Fault::CutBody { .. } | Fault::WrongBytes | Fault::IgnoreRange | Fault::RedirectBlobs
+            Fault::CutBody { .. }
+                | Fault::WrongBytes
+                | Fault::ExtraBytes { .. }
+                | Fault::IgnoreRange
+                | Fault::RedirectBlobs
         )
     });
     if fault == Some(Fault::RedirectBlobs)
@@ -111,6 +115,12 @@ async fn send(
                 *last ^= 0xff;
             }
             Body::from(bytes)
+        }
+        Some(Fault::ExtraBytes { count }) => {
+            let mut bytes = read_all(content).await.map_err(storage_error)?.to_vec();
+            bytes.resize(bytes.len() + count as usize, b'x');
+            let len = bytes.len() as u64;
+            return Ok(blob_response(status, Body::from(bytes), digest, len, None));
         }
         _ => body_of(content),
     };

@@ -145,6 +145,15 @@ impl Client {
         })
     }
 
+    /// An absolute URL for `path`, which may already be one (an upload `Location`).
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
     /// The registry as the reference names it (`docker.io`, `localhost:5000`).
     pub fn registry(&self) -> &str {
         &self.registry
@@ -197,11 +206,7 @@ impl Client {
         headers: HeaderMap,
         body: Option<&BodyFn>,
     ) -> Result<Response> {
-        let url = if path.starts_with("http://") || path.starts_with("https://") {
-            path.to_string()
-        } else {
-            format!("{}{path}", self.base)
-        };
+        let url = self.url(path);
         let mut authenticated = false;
         let mut attempt = 1;
         loop {
@@ -211,8 +216,16 @@ impl Client {
                 Err(Error::Http { source, .. })
                     if source.is_connect() || source.is_timeout() || source.is_request() =>
                 {
+                    let hint = if source.is_connect() {
+                        format!(
+                            " (is a registry running at {}? one that speaks plain HTTP and is not on this machine needs --insecure)",
+                            self.base
+                        )
+                    } else {
+                        String::new()
+                    };
                     Attempt::Retry {
-                        reason: source.to_string(),
+                        reason: format!("{}{hint}", causes(&source)),
                         wait: None,
                     }
                 }
@@ -241,7 +254,24 @@ impl Client {
     /// Decides what a response means: done, authenticate and go again, or retry later.
     fn judge(&self, response: Response, scope: &str, authenticated: &mut bool) -> Result<Attempt> {
         let status = response.status().as_u16();
+        let from_registry = same_origin(response.url().as_str(), &self.base);
         match status {
+            // A host we were redirected to (a CDN) gets no credentials, so its
+            // challenge is not ours to answer: its token service could be anyone's.
+            401 | 403 if !from_registry => {
+                let url = response.url().to_string();
+                let (code, message) = error_body(response);
+                Err(Error::Status {
+                    method: "GET".into(),
+                    url,
+                    status,
+                    code,
+                    message: Some(format!(
+                        "{}; the registry redirected here, and credentials are never sent to another host",
+                        message.unwrap_or_else(|| "refused".into())
+                    )),
+                })
+            }
             401 if !*authenticated => {
                 *authenticated = true;
                 self.authenticate(&response, scope)?;
@@ -375,6 +405,18 @@ impl Client {
             challenges.extend(challenge::parse_challenges(value)?);
         }
         if let Some(bearer) = challenges.iter().find(|c| c.scheme == "bearer") {
+            let realm = bearer.param("realm").unwrap_or_default();
+            if self.credentials.is_some()
+                && self.base.starts_with("https://")
+                && !realm.starts_with("https://")
+            {
+                return Err(Error::Token {
+                    realm: realm.to_string(),
+                    reason: "it is not an https:// address, and the registry is: \
+                             refusing to send the password there in clear text"
+                        .into(),
+                });
+            }
             let observe = |url: &str, status: u16| self.observe(&Method::GET, url, status);
             let token = token::fetch_token(
                 &self.http,
@@ -442,7 +484,7 @@ impl Client {
                 Ok(_) => return Ok((received, bytes)),
                 Err(e) if attempt >= self.retry.attempts => {
                     return Err(Error::Retries {
-                        url: format!("{}{path}", self.base),
+                        url: self.url(path),
                         attempts: attempt,
                         last: format!("the body of {what} was cut off: {e}"),
                     });
@@ -457,6 +499,23 @@ impl Client {
     // ANCHOR_END: get_document
 }
 
+/// An error and every error under it, `: `-separated: reqwest's own message
+/// ("error sending request") says little; the cause ("connection refused")
+/// is what a user needs.
+pub fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// Whether two URLs share scheme, host and port.
 fn same_origin(a: &str, b: &str) -> bool {
     match (reqwest::Url::parse(a), reqwest::Url::parse(b)) {
@@ -467,7 +526,10 @@ fn same_origin(a: &str, b: &str) -> bool {
 
 /// The `code` and `message` of a registry's JSON error body, if it sent one.
 pub fn error_body(response: Response) -> (Option<String>, Option<String>) {
-    let body: serde_json::Value = response.json().unwrap_or_default();
+    // An error page from anywhere may be anything, and of any length.
+    let mut bytes = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut std::io::Read::take(response, 64 * 1024), &mut bytes);
+    let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
     let first = &body["errors"][0];
     let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
     (text(&first["code"]), text(&first["message"]))

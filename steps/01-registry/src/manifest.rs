@@ -90,6 +90,42 @@ pub struct Fetched {
     pub manifest: Manifest,
 }
 
+/// Whether `text` is `sha256:` followed by 64 lowercase hex digits: the only
+/// digests this client accepts, and so the only ones that become file names.
+pub fn is_sha256_digest(text: &str) -> bool {
+    text.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+/// Refuses a manifest or index that names anything by a digest we do not
+/// accept. Digests become paths in the blob cache: `sha256:../../etc/x` from
+/// a hostile registry must never get that far.
+pub fn check_descriptors(what: &str, manifest: &Manifest) -> Result<()> {
+    let descriptors: Vec<&Descriptor> = match manifest {
+        Manifest::Image(image) => std::iter::once(&image.config)
+            .chain(&image.layers)
+            .collect(),
+        Manifest::Index(index) => index.manifests.iter().collect(),
+    };
+    match descriptors
+        .into_iter()
+        .find(|d| !is_sha256_digest(&d.digest))
+    {
+        Some(bad) => Err(Error::Manifest {
+            what: what.to_string(),
+            reason: format!(
+                "it names content by the digest {:?}, which is not sha256: followed by 64 lowercase hex digits; the registry is broken or hostile",
+                bad.digest
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// `sha256:<hex>` of some bytes.
 pub fn sha256_digest(bytes: &[u8]) -> String {
     format!("sha256:{:x}", Sha256::digest(bytes))
@@ -98,6 +134,13 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
 // ANCHOR: fetch
 /// Fetches a manifest or index by tag or digest and checks it.
 pub fn fetch(client: &Client, repository: &str, reference: &str) -> Result<Fetched> {
+    if reference.contains(':') && !is_sha256_digest(reference) {
+        return Err(Error::Manifest {
+            what: format!("manifest {repository}@{reference}"),
+            reason: "only sha256 digests can be checked, and an unchecked manifest is never used"
+                .into(),
+        });
+    }
     let path = format!("/v2/{repository}/manifests/{reference}");
     let mut headers = HeaderMap::new();
     let accept =
@@ -132,6 +175,7 @@ pub fn fetch(client: &Client, repository: &str, reference: &str) -> Result<Fetch
     let claimed = header("Docker-Content-Digest");
     let digest = verify(&what, &bytes, reference, claimed.as_deref())?;
     let (media_type, manifest) = parse(&what, &bytes, content_type.as_deref())?;
+    check_descriptors(&what, &manifest)?;
     Ok(Fetched {
         media_type,
         digest,

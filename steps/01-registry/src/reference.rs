@@ -160,13 +160,7 @@ fn invalid(reference: &str, reason: impl Into<String>) -> Error {
 
 /// `sha256:` and 64 lowercase hex digits.
 fn check_digest(reference: &str, digest: &str) -> Result<String> {
-    let valid = digest.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    });
-    if valid {
+    if crate::manifest::is_sha256_digest(digest) {
         Ok(digest.to_string())
     } else {
         Err(invalid(

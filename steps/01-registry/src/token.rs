@@ -36,7 +36,8 @@ pub fn fetch_token(
     //   (`Credentials::basic_header`), never anywhere else.
     // - Call `observe(url, status)` once the answer arrives (the `-v` log).
     // - The answer is JSON with `token` or `access_token` (or both) and
-    //   maybe `expires_in` seconds (default: `DEFAULT_EXPIRY`).
+    //   maybe `expires_in` seconds (default: `DEFAULT_EXPIRY`); read at most
+    //   a megabyte of it (`Read::take`): it comes from the network.
     let realm = challenge.param("realm").ok_or_else(|| Error::Token {
         realm: String::new(),
         reason: "the challenge names no realm".into(),
@@ -82,8 +83,16 @@ pub fn fetch_token(
             reason: format!("it answered {status}"),
         });
     }
-    let body: serde_json::Value = response.json().map_err(|source| Error::Http {
-        url: realm.to_string(),
+    // A token answer is small; never read more than a megabyte of one.
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(response, 1 << 20), &mut bytes).map_err(
+        |e| Error::Token {
+            realm: realm.to_string(),
+            reason: format!("the answer was cut off: {e}"),
+        },
+    )?;
+    let body: serde_json::Value = serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+        what: format!("the answer of {realm}"),
         source,
     })?;
     let value = body

@@ -258,3 +258,83 @@ fn docker_config_credentials_are_found_by_registry() {
         read = read
     );
 }
+
+#[test]
+fn a_challenge_from_a_redirect_target_is_not_answered() {
+    let mut registry = mockito::Server::new();
+    let mut cdn = mockito::Server::new();
+    let mut thief = mockito::Server::new();
+    let realm = format!("{}/token", registry.url());
+    let _ours = registry
+        .mock("GET", "/v2/me/app/blobs/sha256:abc")
+        .match_header("authorization", Matcher::Missing)
+        .with_status(401)
+        .with_header(
+            "WWW-Authenticate",
+            &format!(r#"Bearer realm="{realm}",service="r""#),
+        )
+        .create();
+    let _token = registry
+        .mock("GET", "/token")
+        .match_query(Matcher::Any)
+        .with_body(r#"{"token":"t0k3n"}"#)
+        .create();
+    let _redirect = registry
+        .mock("GET", "/v2/me/app/blobs/sha256:abc")
+        .match_header("authorization", "Bearer t0k3n")
+        .with_status(307)
+        .with_header("Location", &format!("{}/storage/abc", cdn.url()))
+        .create();
+    let _challenge = cdn
+        .mock("GET", "/storage/abc")
+        .with_status(401)
+        .with_header(
+            "WWW-Authenticate",
+            &format!(r#"Bearer realm="{}/token",service="s""#, thief.url()),
+        )
+        .create();
+    let stolen = thief
+        .mock("GET", "/token")
+        .match_query(Matcher::Any)
+        .expect(0)
+        .create();
+    let reference = reference_for(&registry, "me/app");
+    let (client, _) = client(&reference, Some(Credentials::new("learner", "secret")));
+    let error = client
+        .send(
+            Method::GET,
+            "/v2/me/app/blobs/sha256:abc",
+            "repository:me/app:pull",
+            HeaderMap::new(),
+        )
+        .unwrap_err();
+    stolen.assert();
+    workshop::check!(
+        matches!(error, Error::Status { status: 401, .. }),
+        expected = "an error naming the redirect target, and no credentials sent to its realm",
+        got = error,
+        read = "step-01-registry.md#retries-and-redirects",
+    );
+}
+
+#[test]
+fn digests_that_are_not_sha256_are_refused_before_they_become_paths() {
+    let mut server = mockito::Server::new();
+    let body = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:{}","size":2}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:../../../../tmp/evil","size":10}}]}}"#,
+        "0".repeat(64)
+    );
+    let _m = server
+        .mock("GET", "/v2/me/app/manifests/v1")
+        .with_header("Content-Type", OCI_MANIFEST)
+        .with_body(&body)
+        .create();
+    let (client, _) = client(&reference_for(&server, "me/app:v1"), None);
+    let error = manifest::fetch(&client, "me/app", "v1").unwrap_err();
+    workshop::check!(
+        error.to_string().contains("sha256:../../../../tmp/evil"),
+        expected = "an error naming the bad digest",
+        got = error,
+        read = "step-01-registry.md#digests",
+    );
+}

@@ -4,13 +4,13 @@
 use crate::error::{Error, Result};
 use crate::store::Store;
 use reqwest::Method;
-use reqwest::header::{HeaderMap, HeaderValue, RANGE};
+use reqwest::header::{CONTENT_RANGE, HeaderMap, HeaderValue, RANGE};
 use sha2::{Digest as _, Sha256};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use step_01_registry::Client;
-use step_01_registry::client::check_status;
+use step_01_registry::client::{causes, check_status};
 use step_01_registry::manifest::Descriptor;
 
 /// How many times a blob download is started or resumed before giving up.
@@ -87,9 +87,20 @@ fn download(
         .and_then(|r| check_status(&Method::GET, r))
         .map_err(|e| fatal(e.into()))?;
     let resumed = response.status() == reqwest::StatusCode::PARTIAL_CONTENT && !headers.is_empty();
+    if resumed && range_start(&response) != Some(have) {
+        // Not the part we asked for: start again from byte zero.
+        let _ = std::fs::remove_file(partial);
+        return Err(CopyError::Cut(format!(
+            "the registry answered a request for the bytes from {have} with another part ({:?})",
+            response.headers().get(CONTENT_RANGE)
+        )));
+    }
     let (file, hasher, offset) = open_partial(partial, resumed).map_err(fatal)?;
     progress(offset);
-    copy_verified(response, file, hasher, offset, descriptor, progress).inspect_err(|e| {
+    copy_verified(
+        response, file, hasher, offset, descriptor, partial, progress,
+    )
+    .inspect_err(|e| {
         if let CopyError::Fatal(_) = e {
             // Wrong bytes are not worth resuming from.
             let _ = std::fs::remove_file(partial);
@@ -97,6 +108,18 @@ fn download(
     })
 }
 // ANCHOR_END: download
+
+/// Where a `206`'s `Content-Range: bytes START-END/TOTAL` starts.
+fn range_start(response: &reqwest::blocking::Response) -> Option<u64> {
+    let range = response.headers().get(CONTENT_RANGE)?.to_str().ok()?;
+    range
+        .strip_prefix("bytes ")?
+        .split('-')
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
 
 /// Opens the partial file: to append after its bytes (hashed again, since a
 /// hash cannot be saved), or empty when the server starts from byte zero.
@@ -127,44 +150,54 @@ enum CopyError {
 
 /// Streams the body to the file through the hash, then checks size and digest.
 fn copy_verified(
-    mut body: impl Read,
+    body: impl Read,
     mut file: File,
     mut hasher: Sha256,
     mut written: u64,
     descriptor: &Descriptor,
+    partial: &Path,
     progress: &dyn Fn(u64),
 ) -> std::result::Result<(), CopyError> {
     // EXERCISE(verify-blob): Stream a blob to disk through its hash, and check the digest.
     // Read the body in chunks (a 64 KiB buffer); feed each chunk to `hasher`
-    // and write it to `file`; call `progress` with the bytes written so far.
-    // A read error means the connection broke: `CopyError::Cut` (the caller
-    // resumes). At the end, the size must be `descriptor.size` and
-    // `sha256:<hex of hasher>` must be `descriptor.digest`; otherwise
-    // `CopyError::Fatal(Error::DigestMismatch { .. })`. Never read the blob
-    // into memory whole: layers can be gigabytes.
+    // and write it to `file` (`partial` is its path, for error messages);
+    // call `progress` with the bytes written so far. Never read more than one
+    // byte past `descriptor.size` (`Read::take`): a server that sends more is
+    // wrong, and must not fill the disk. A read error, or a body that ends
+    // short, means the connection broke: `CopyError::Cut` (the caller
+    // resumes). Too many bytes, or a `sha256:<hex of hasher>` that is not
+    // `descriptor.digest`: `CopyError::Fatal(Error::DigestMismatch { .. })`.
+    // Never hold the blob in memory whole: layers can be gigabytes.
+    let mut body = body.take((descriptor.size + 1).saturating_sub(written));
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
         let n = match body.read(&mut buffer) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(CopyError::Cut(e.to_string())),
+            Err(e) => return Err(CopyError::Cut(causes(&e))),
         };
         hasher.update(&buffer[..n]);
         file.write_all(&buffer[..n]).map_err(|source| {
             CopyError::Fatal(Error::Io {
-                path: PathBuf::from(&descriptor.digest),
+                path: partial.to_path_buf(),
                 source,
             })
         })?;
         written += n as u64;
         progress(written);
     }
+    if written < descriptor.size {
+        return Err(CopyError::Cut(format!(
+            "the body ended after {written} of {} bytes",
+            descriptor.size
+        )));
+    }
     let actual = format!("sha256:{:x}", hasher.finalize());
     if actual != descriptor.digest || written != descriptor.size {
         return Err(CopyError::Fatal(Error::DigestMismatch {
             what: format!(
-                "blob {} ({written} of {} bytes)",
+                "blob {} ({written} bytes arrived, {} expected)",
                 descriptor.digest, descriptor.size
             ),
             expected: descriptor.digest.clone(),

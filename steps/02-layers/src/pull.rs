@@ -10,7 +10,7 @@ use crate::flatten::{self, Options};
 use crate::progress::Progress;
 use crate::store::{ImageRecord, Store};
 use sha2::{Digest as _, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -151,17 +151,25 @@ fn download_and_flatten(
 ) -> Result<Vec<Source>> {
     let layers = &resolved.image.layers;
     let repository = &resolved.reference.repository;
+    // A layer may appear more than once (old images repeat the empty layer):
+    // each distinct blob is downloaded once, by one worker.
+    let mut seen = HashSet::new();
+    let distinct: Vec<usize> = (0..layers.len())
+        .filter(|&index| seen.insert(layers[index].digest.as_str()))
+        .collect();
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let (sender, receiver) = mpsc::channel();
     std::thread::scope(|scope| {
-        for _ in 0..options.jobs.clamp(1, layers.len().max(1)) {
+        for _ in 0..options.jobs.clamp(1, distinct.len().max(1)) {
             let sender = sender.clone();
-            let (next, stop) = (&next, &stop);
+            let (next, stop, distinct) = (&next, &stop, &distinct);
             scope.spawn(move || {
                 loop {
-                    let index = next.fetch_add(1, Ordering::SeqCst);
-                    if index >= layers.len() || stop.load(Ordering::SeqCst) {
+                    let Some(&index) = distinct.get(next.fetch_add(1, Ordering::SeqCst)) else {
+                        break;
+                    };
+                    if stop.load(Ordering::SeqCst) {
                         break;
                     }
                     let report = |bytes| progress.downloaded(index, bytes);
@@ -191,16 +199,19 @@ fn apply_in_order(
     receiver: &mpsc::Receiver<Fetched>,
 ) -> Result<Vec<Source>> {
     let layers = &resolved.image.layers;
-    let mut ready: BTreeMap<usize, (PathBuf, Source)> = BTreeMap::new();
+    // Blobs in by digest; a repeated layer finds its blob here already.
+    let mut ready: HashMap<&str, (PathBuf, Source)> = HashMap::new();
     let mut sources = Vec::with_capacity(layers.len());
-    for index in 0..layers.len() {
-        while !ready.contains_key(&index) {
+    for (index, layer) in layers.iter().enumerate() {
+        let first_use = !ready.contains_key(layer.digest.as_str());
+        while !ready.contains_key(layer.digest.as_str()) {
             let (arrived, fetched) = receiver
                 .recv()
-                .expect("every layer is reported before the workers stop");
-            ready.insert(arrived, fetched?);
+                .expect("every distinct blob is reported before the workers stop");
+            ready.insert(layers[arrived].digest.as_str(), fetched?);
         }
-        let (path, source) = ready.remove(&index).expect("checked above");
+        let (path, source) = ready[layer.digest.as_str()].clone();
+        let source = if first_use { source } else { Source::Cache };
         if source == Source::Cache {
             progress.cached(index);
         }

@@ -350,3 +350,77 @@ fn images_lists_what_was_pulled() {
     REGISTRY/library/layers:oci sha256:d708d72d672e20bac8a8ece6adf8470ac676041878272a71de9a0e7d40f04fc5 2246
     ");
 }
+
+#[test]
+fn a_body_longer_than_its_size_is_not_read_to_the_end() {
+    let setup = Setup::new();
+    setup.registry.inject(
+        FaultRule::new(Fault::ExtraBytes { count: 1 << 20 })
+            .on_path(HELLO_LAYER)
+            .always(),
+    );
+    let error = setup.pull("library/hello:latest").unwrap_err();
+    workshop::check!(
+        error
+            .to_string()
+            .contains("864 bytes arrived, 863 expected"),
+        expected = "a digest mismatch after one byte too many, not a megabyte read",
+        got = error,
+        read = READ,
+    );
+}
+
+#[test]
+fn a_layer_listed_twice_is_downloaded_once() {
+    use mock_registry::{Blob, Image, Manifest, media_types};
+    let setup = Setup::new();
+    let hello = mock_registry::fixtures::hello(mock_registry::fixtures::Format::Oci);
+    let layer = hello
+        .blobs
+        .iter()
+        .find(|b| b.digest.as_str() == HELLO_LAYER)
+        .unwrap()
+        .clone();
+    let mut config: serde_json::Value = serde_json::from_slice(&hello.blobs[0].data).unwrap();
+    let diff_id = config["rootfs"]["diff_ids"][0].clone();
+    config["rootfs"]["diff_ids"] = serde_json::json!([diff_id, diff_id]);
+    let config = Blob::new(
+        media_types::OCI_CONFIG,
+        serde_json::to_vec(&config).unwrap(),
+    );
+    let descriptor = |blob: &Blob| serde_json::json!({"mediaType": blob.media_type, "digest": blob.digest.as_str(), "size": blob.data.len()});
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": media_types::OCI_MANIFEST,
+        "config": descriptor(&config),
+        "layers": [descriptor(&layer), descriptor(&layer)],
+    });
+    setup
+        .registry
+        .seed(&Image {
+            repository: "library/twice".into(),
+            tag: "latest".into(),
+            manifest: Manifest::new(
+                media_types::OCI_MANIFEST,
+                serde_json::to_vec(&manifest).unwrap(),
+            ),
+            children: vec![],
+            blobs: vec![config, layer],
+        })
+        .unwrap();
+    let pulled = setup
+        .pull("library/twice:latest")
+        .expect("an image may repeat a layer");
+    workshop::check_eq!(
+        pulled.sources,
+        vec![Source::Network, Source::Cache],
+        read = READ,
+        "one download, used twice"
+    );
+    let downloads = setup
+        .log()
+        .lines()
+        .filter(|l| l.contains(HELLO_LAYER))
+        .count();
+    workshop::check_eq!(downloads, 1, read = READ, "requests for the repeated layer");
+}
