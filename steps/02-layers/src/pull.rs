@@ -165,10 +165,7 @@ fn download_and_flatten(
             let sender = sender.clone();
             let (next, stop, distinct) = (&next, &stop, &distinct);
             scope.spawn(move || {
-                loop {
-                    let Some(&index) = distinct.get(next.fetch_add(1, Ordering::SeqCst)) else {
-                        break;
-                    };
+                while let Some(&index) = distinct.get(next.fetch_add(1, Ordering::SeqCst)) {
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
