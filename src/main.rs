@@ -1,6 +1,8 @@
 //! `dockerless`: pull, push, create, run and export container images with no
 //! daemon. Each subcommand comes from the course step that teaches it.
 
+mod exit_code;
+
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -21,7 +23,9 @@ use step_04_create::cli::CreateArgs;
         dockerless images\n  \
         dockerless push localhost:5000/me/app:v1 --from ./rootfs\n  \
         dockerless create me/tools:v1 --bin bash --bin ls\n\n\
-        Credentials come from DOCKER_USERNAME and DOCKER_PASSWORD, or ~/.docker/config.json."
+        Credentials come from DOCKER_USERNAME and DOCKER_PASSWORD, or ~/.docker/config.json.\n\
+        Exit codes: 0 done, 1 other failure, 2 usage, 3 not found, 4 access refused,\n\
+        5 integrity (a digest did not match, a hostile layer), 6 network."
 )]
 struct Cli {
     #[command(flatten)]
@@ -62,8 +66,8 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("dockerless: {error:#}");
-            ExitCode::FAILURE
+            eprintln!("dockerless: {error}");
+            ExitCode::from(exit_code::of(&error))
         }
     }
 }

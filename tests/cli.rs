@@ -23,11 +23,19 @@ impl Tool {
     /// from the environment; returns (success, stdout, stderr) with the
     /// registry's address and the home replaced by placeholders.
     fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let (code, out, err) = self.run_with_code(args);
+        (code == 0, out, err)
+    }
+
+    /// Like `run`, with the exit code itself.
+    fn run_with_code(&self, args: &[&str]) -> (i32, String, String) {
         let output = Command::cargo_bin("dockerless")
             .unwrap()
             .args(args)
             .env("DOCKER_INTERNALS_HOME", self.home.path())
             .env("DOCKER_CONFIG", self.home.path().join("no-docker-config"))
+            // A fixed PATH, so messages that list it read the same everywhere.
+            .env("PATH", "/usr/bin:/bin")
             .env_remove("DOCKER_USERNAME")
             .env_remove("DOCKER_PASSWORD")
             .output()
@@ -38,7 +46,7 @@ impl Tool {
                 .replace(&self.home.path().display().to_string(), "HOME")
         };
         (
-            output.status.success(),
+            output.status.code().unwrap_or(-1),
             clean(&output.stdout),
             clean(&output.stderr),
         )
@@ -117,14 +125,21 @@ fn errors_name_the_input_and_the_fix() {
             "--platform".into(),
             "linux".into(),
         ],
+        vec!["push".into(), tool.image("me/never-pulled:v1")],
+        vec![
+            "create".into(),
+            "me/tools".into(),
+            "--bin".into(),
+            "no-such-program".into(),
+        ],
     ];
     let mut report = String::new();
     for args in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (ok, _, err) = tool.run(&args);
-        assert!(!ok, "{args:?} succeeded");
+        let (code, _, err) = tool.run_with_code(&args);
+        assert_ne!(code, 0, "{args:?} succeeded");
         report.push_str(&format!(
-            "$ dockerless {}\n{err}\n",
+            "$ dockerless {}   (exit {code})\n{err}\n",
             args.join(" ").replace(&tool.registry.host(), "REGISTRY")
         ));
     }

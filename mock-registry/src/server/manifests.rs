@@ -111,7 +111,15 @@ async fn put(call: &Call<'_>, name: &str, reference: &str, body: Body) -> Reply 
             format!("manifest is larger than the limit of {MAX_MANIFEST_BYTES} bytes"),
         )
     };
-    let bytes = read_limited(body).await.ok_or_else(too_big)?;
+    let bytes = read_limited(body)
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                Code::ManifestInvalid,
+                format!("the manifest upload broke off: {e}"),
+            )
+        })?
+        .ok_or_else(too_big)?;
     let manifest = Manifest::new(&media_type, bytes);
     if let Ok(digest) = reference.parse::<Digest>()
         && digest != manifest.digest
@@ -141,15 +149,17 @@ async fn put(call: &Call<'_>, name: &str, reference: &str, body: Body) -> Reply 
     Ok(response)
 }
 
-/// Reads a manifest body, or `None` when it is over the limit. The rest of an
+/// Reads a manifest body, or `None` when it is over the limit; an error when
+/// the upload breaks off. The rest of an
 /// oversized body is read and dropped (up to a bound) so that the client,
 /// still sending, gets the 413 rather than a broken pipe.
-async fn read_limited(body: Body) -> Option<Bytes> {
+async fn read_limited(body: Body) -> Result<Option<Bytes>, axum::Error> {
     const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
     let mut stream = body.into_data_stream();
     let mut bytes = Vec::new();
     let mut seen = 0;
-    while let Some(Ok(chunk)) = stream.next().await {
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
         seen += chunk.len();
         if seen > DRAIN_LIMIT {
             break;
@@ -158,7 +168,7 @@ async fn read_limited(body: Body) -> Option<Bytes> {
             bytes.extend_from_slice(&chunk);
         }
     }
-    (seen <= MAX_MANIFEST_BYTES).then(|| Bytes::from(bytes))
+    Ok((seen <= MAX_MANIFEST_BYTES).then(|| Bytes::from(bytes)))
 }
 
 /// A manifest must be JSON, agree with its Content-Type, and refer only to

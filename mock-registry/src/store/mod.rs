@@ -236,16 +236,22 @@ impl Store {
         let Some(dir) = &self.layout else {
             return Ok(());
         };
+        // Held while the snapshot is taken and written: two changes at once
+        // must not leave the older snapshot on disk.
+        let repositories = self.repositories.lock().unwrap();
         let entries: Vec<layout::Entry> = {
-            let repositories = self.repositories.lock().unwrap();
             let mut entries = Vec::new();
             for (name, repository) in repositories.iter() {
                 let tagged: BTreeSet<&Digest> = repository.tags.values().collect();
                 for (tag, digest) in &repository.tags {
+                    // A tag whose manifest was deleted meanwhile is not written.
+                    let Some(media_type) = repository.manifests.get(digest) else {
+                        continue;
+                    };
                     entries.push(layout::Entry {
                         repository: name.clone(),
                         tag: Some(tag.clone()),
-                        media_type: repository.manifests[digest].clone(),
+                        media_type: media_type.clone(),
                         digest: digest.clone(),
                         size: self.blobs.size(digest).unwrap_or(0),
                     });

@@ -99,7 +99,7 @@ pub enum Error {
 }
 
 /// `: CODE message` from a registry's error body, when it sent one.
-fn detail(code: &Option<String>, message: &Option<String>) -> String {
+pub fn detail(code: &Option<String>, message: &Option<String>) -> String {
     match (code, message) {
         (Some(code), Some(message)) => format!(": {code} {message}"),
         (Some(code), None) => format!(": {code}"),

@@ -108,7 +108,10 @@ pub struct ImagesArgs {}
 /// `dockerless images`.
 pub fn images(_args: &ImagesArgs, store: &StoreArgs, out: &mut dyn Write) -> Result<()> {
     let store = store.open()?;
-    let list = images::list(&store)?;
-    write!(out, "{}", images::table(&list)).ok();
+    let listing = images::list(&store)?;
+    write!(out, "{}", images::table(&listing.images)).ok();
+    for error in &listing.unreadable {
+        eprintln!("dockerless: skipped an image: {error} (remove it, or pull it again)");
+    }
     Ok(())
 }

@@ -88,7 +88,10 @@ pub enum Error {
     Image { reference: String, reason: String },
 
     /// An image that is not in the store.
-    #[error("{reference} is not in {home}: pull it first with `dockerless pull {reference}`")]
+    #[error(
+        "{reference} is not in {home}: pull it first (`dockerless pull {reference}`), \
+         or push a directory with --from DIR"
+    )]
     NotStored { reference: String, home: PathBuf },
 }
 

@@ -1,11 +1,12 @@
 //! A cheap fingerprint of a root filesystem: has anything changed since the
 //! image was pulled?
 //!
-//! It hashes every entry's name, type, mode, owner, size, modification time
-//! and link target, but not file contents: editing, adding, removing or
-//! renaming anything changes a size or a modification time (a directory's
-//! mtime changes when its entries do), so this catches what a user does to an
-//! image while reading only metadata. `push` compares it to decide whether an
+//! It hashes every entry's name, type, mode, owner, size, modification and
+//! change times, inode number and link target, but not file contents:
+//! editing, adding, removing or renaming anything changes a size, a time or
+//! an inode (a directory's times change when its entries do). Modification
+//! times can be set back (`cp -p`, `touch -r`); change times cannot. So this
+//! catches what a user does to an image while reading only metadata. `push` compares it to decide whether an
 //! image can go back as it was pulled, blob for blob, or needs a new layer.
 
 use crate::error::{Error, Result};
@@ -37,13 +38,16 @@ pub fn fingerprint(root: &Path) -> Result<String> {
             let relative = path.strip_prefix(root).expect("under the root");
             hasher.update(relative.as_os_str().as_bytes());
             let line = format!(
-                "\0{:o} {}:{} {} {}.{}\0",
+                "\0{:o} {}:{} {} {}.{} {}.{} {}\0",
                 meta.mode(),
                 meta.uid(),
                 meta.gid(),
                 if meta.is_dir() { 0 } else { meta.size() },
                 meta.mtime(),
-                meta.mtime_nsec()
+                meta.mtime_nsec(),
+                meta.ctime(),
+                meta.ctime_nsec(),
+                meta.ino()
             );
             hasher.update(line.as_bytes());
             if meta.file_type().is_symlink() {

@@ -18,16 +18,26 @@ pub struct StoredImage {
     pub pulled: SystemTime,
 }
 
+/// What the store holds.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Every readable image, by name.
+    pub images: Vec<StoredImage>,
+    /// Images whose manifest could not be read: one bad file does not hide
+    /// the others, and each is named so it can be removed or pulled again.
+    pub unreadable: Vec<Error>,
+}
+
 /// Every image in the store, by name.
-pub fn list(store: &Store) -> Result<Vec<StoredImage>> {
-    let mut images = Vec::new();
-    walk(store.home(), store.home(), &mut images)?;
-    images.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(images)
+pub fn list(store: &Store) -> Result<Listing> {
+    let mut listing = Listing::default();
+    walk(store.home(), store.home(), &mut listing)?;
+    listing.images.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(listing)
 }
 
 /// Finds `<tag>.manifest.json` files; the store's own dot-directories are skipped.
-fn walk(home: &Path, dir: &Path, images: &mut Vec<StoredImage>) -> Result<()> {
+fn walk(home: &Path, dir: &Path, listing: &mut Listing) -> Result<()> {
     let io = |source| Error::Io {
         path: dir.to_path_buf(),
         source,
@@ -40,12 +50,12 @@ fn walk(home: &Path, dir: &Path, images: &mut Vec<StoredImage>) -> Result<()> {
             continue;
         }
         if let Some(tag) = name.strip_suffix(".manifest.json") {
-            images.push(read(home, &path, tag)?);
-        } else if entry.file_type().map_err(io)?.is_dir()
-            && !path.with_extension("manifest.json").exists()
-            && !is_rootfs(&path)
-        {
-            walk(home, &path, images)?;
+            match read(home, &path, tag) {
+                Ok(image) => listing.images.push(image),
+                Err(error) => listing.unreadable.push(error),
+            }
+        } else if entry.file_type().map_err(io)?.is_dir() && !is_rootfs(&path) {
+            walk(home, &path, listing)?;
         }
     }
     Ok(())

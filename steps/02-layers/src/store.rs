@@ -123,17 +123,45 @@ impl Store {
         config: &[u8],
         record: &ImageRecord,
     ) -> Result<()> {
+        for (staged, target) in self.stage_metadata(reference, manifest, config, record)? {
+            persist(staged, &target)?;
+        }
+        Ok(())
+    }
+
+    /// The three files kept beside an image, written under temporary names
+    /// in its repository directory, each paired with where it goes. The
+    /// record comes last: it is what says the other two describe the tree.
+    fn stage_metadata(
+        &self,
+        reference: &Reference,
+        manifest: &[u8],
+        config: &[u8],
+        record: &ImageRecord,
+    ) -> Result<Vec<(tempfile::NamedTempFile, PathBuf)>> {
         let dir = self.image_dir(reference);
         let parent = dir.parent().expect("an image directory has a parent");
+        std::fs::create_dir_all(parent).map_err(io_error(parent))?;
         let record = serde_json::to_vec_pretty(record).expect("a record serialises");
-        for (bytes, target) in [
+        [
             (manifest, self.manifest_path(reference)),
             (config, self.config_path(reference)),
             (&record[..], self.record_path(reference)),
-        ] {
-            persist(write_staged(parent, bytes)?, &target)?;
-        }
-        Ok(())
+        ]
+        .into_iter()
+        .map(|(bytes, target)| Ok((write_staged(parent, bytes)?, target)))
+        .collect()
+    }
+
+    /// A temporary file for a blob being made (a layer `push` builds), in the
+    /// store's `.tmp`, named after this process so a later run can tell an
+    /// abandoned one; on the same file system as the blob cache it is renamed into.
+    pub fn staged_file(&self) -> Result<tempfile::NamedTempFile> {
+        let dir = self.home.join(".tmp");
+        tempfile::Builder::new()
+            .prefix(&format!("blob-{}-", std::process::id()))
+            .tempfile_in(&dir)
+            .map_err(io_error(&dir))
     }
 
     /// Where a verified blob is kept.
@@ -159,7 +187,7 @@ impl Store {
         Ok(Staging { path })
     }
 
-    /// Removes staging directories of pulls whose process is gone.
+    /// Removes what pulls and pushes whose process is gone left in `.tmp`.
     // ANCHOR: abandoned
     fn clear_abandoned_pulls(&self) {
         let Ok(entries) = std::fs::read_dir(self.home.join(".tmp")) else {
@@ -167,9 +195,10 @@ impl Store {
         };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
+            // `pull-<pid>-...` directories and `blob-<pid>-...` files.
             let pid = name
-                .strip_prefix("pull-")
-                .and_then(|rest| rest.split('-').next())
+                .split('-')
+                .nth(1)
                 .and_then(|pid| pid.parse::<u32>().ok());
             if let Some(pid) = pid
                 && !Path::new(&format!("/proc/{pid}")).exists()
@@ -193,10 +222,13 @@ impl Store {
         record: &ImageRecord,
     ) -> Result<PathBuf> {
         let target = self.image_dir(reference);
-        let parent = target.parent().expect("an image directory has a parent");
-        std::fs::create_dir_all(parent).map_err(io_error(parent))?;
+        // Written before the swap, renamed right after it: a full disk fails
+        // the pull before anything changed, and the gap is two renames.
+        let staged = self.stage_metadata(reference, manifest, config, record)?;
         swap_into_place(rootfs, &target)?;
-        self.write_metadata(reference, manifest, config, record)?;
+        for (file, path) in staged {
+            persist(file, &path)?;
+        }
         Ok(target)
     }
     // ANCHOR_END: install
@@ -292,6 +324,9 @@ fn swap_into_place(new: &Path, target: &Path) -> Result<()> {
 /// (images contain them, and they must not stop the cleanup).
 pub fn remove_tree(path: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
+    if std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_dir()) {
+        return std::fs::remove_file(path).map_err(io_error(path));
+    }
     match std::fs::remove_dir_all(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

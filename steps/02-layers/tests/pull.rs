@@ -333,7 +333,21 @@ fn images_lists_what_was_pulled() {
     let setup = Setup::new();
     setup.pull("library/hello:latest").unwrap();
     setup.pull("library/layers:oci").unwrap();
-    let list = step_02_layers::images::list(&setup.store()).unwrap();
+    // A manifest nobody can read is named, and hides nothing else.
+    let junk = setup.home.path().join("junk/app");
+    std::fs::create_dir_all(&junk).unwrap();
+    std::fs::write(junk.join("v1.manifest.json"), "not json").unwrap();
+    let listing = step_02_layers::images::list(&setup.store()).unwrap();
+    workshop::check!(
+        listing.unreadable.len() == 1
+            && listing.unreadable[0]
+                .to_string()
+                .contains("v1.manifest.json"),
+        expected = "the broken manifest reported by name",
+        got = listing.unreadable,
+        read = "step-02-layers.md#the-image-store",
+    );
+    let list = listing.images;
     let names: Vec<String> = list
         .iter()
         .map(|i| {

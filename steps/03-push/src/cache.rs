@@ -1,6 +1,7 @@
 //! Writing new blobs into the store's blob cache, where `push` (and the next
-//! push) reads them from: written under a temporary name beside the cache,
-//! renamed to their digest once it is known.
+//! push) reads them from: written under a temporary name in the store's
+//! `.tmp` (cleared by the next run if this one is interrupted), renamed to
+//! their digest once it is known.
 
 use crate::error::{Error, Result};
 use crate::layer::{LayerDigests, LayerOptions, write_layer};
@@ -16,7 +17,7 @@ pub fn store_layer(
     dir: &Path,
     options: &LayerOptions,
 ) -> Result<(LayerDigests, PathBuf)> {
-    let staged = staged(store)?;
+    let staged = store.staged_file()?;
     let layer = write_layer(dir, options, std::io::BufWriter::new(staged.as_file()))?;
     let path = store.blob_path(&layer.digest);
     keep(staged, &path)?;
@@ -26,7 +27,7 @@ pub fn store_layer(
 
 /// Puts a small blob (a config) into the cache; returns its digest and path.
 pub fn store_blob(store: &Store, bytes: &[u8]) -> Result<(String, PathBuf)> {
-    let mut staged = staged(store)?;
+    let mut staged = store.staged_file()?;
     staged.write_all(bytes).map_err(|source| Error::Io {
         path: staged.path().to_path_buf(),
         source,
@@ -35,16 +36,6 @@ pub fn store_blob(store: &Store, bytes: &[u8]) -> Result<(String, PathBuf)> {
     let path = store.blob_path(&digest);
     keep(staged, &path)?;
     Ok((digest, path))
-}
-
-/// A temporary file in the cache's directory, so the rename stays on one file system.
-fn staged(store: &Store) -> Result<tempfile::NamedTempFile> {
-    let dir = store
-        .blob_path("sha256:")
-        .parent()
-        .expect("blobs live in a directory")
-        .to_path_buf();
-    tempfile::NamedTempFile::new_in(&dir).map_err(|source| Error::Io { path: dir, source })
 }
 
 fn keep(staged: tempfile::NamedTempFile, path: &Path) -> Result<()> {

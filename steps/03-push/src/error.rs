@@ -33,10 +33,8 @@ pub enum Error {
     #[error("the registry did not say where to upload {what} (no Location header)")]
     NoLocation { what: String },
 
-    #[error(
-        "{what} is missing from the blob cache ({path}): pull the image again, or push it with --rebuild"
-    )]
-    MissingBlob { what: String, path: PathBuf },
+    #[error("{reference} names no tag: a push needs one (add :TAG, such as :latest)")]
+    NeedsTag { reference: String },
 }
 
 impl From<step_01_registry::Error> for Error {
@@ -48,16 +46,6 @@ impl From<step_01_registry::Error> for Error {
 impl From<step_02_layers::error::Error> for Error {
     fn from(error: step_02_layers::error::Error) -> Error {
         Error::Store(Box::new(error))
-    }
-}
-
-/// `: CODE message` from a registry's error body, when it sent one.
-pub fn detail(code: &Option<String>, message: &Option<String>) -> String {
-    match (code, message) {
-        (Some(code), Some(message)) => format!(": {code} {message}"),
-        (Some(code), None) => format!(": {code}"),
-        (None, Some(message)) => format!(": {message}"),
-        (None, None) => String::new(),
     }
 }
 

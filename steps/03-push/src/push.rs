@@ -11,7 +11,9 @@ use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use std::path::{Path, PathBuf};
 use step_01_registry::config::ImageConfig;
-use step_01_registry::manifest::{ImageManifest, sha256_digest};
+use step_01_registry::manifest::{
+    ImageManifest, Manifest, OCI_MANIFEST, check_descriptors, sha256_digest,
+};
 use step_01_registry::{Client, Reference};
 use step_02_layers::fingerprint::fingerprint;
 use step_02_layers::store::{ImageRecord, Store};
@@ -46,6 +48,10 @@ struct Prepared {
     blobs: Vec<Blob>,
     mount_from: Option<String>,
     as_stored: bool,
+    /// For a newly built image of the store: the config and record to keep
+    /// beside it once the push has succeeded (not before: a failed push
+    /// changes nothing).
+    keep: Option<(Vec<u8>, ImageRecord)>,
 }
 
 /// Hears about each blob as it is dealt with.
@@ -65,6 +71,12 @@ pub fn push(
     options: &PushOptions,
     progress: &dyn PushProgress,
 ) -> Result<Pushed> {
+    // A tag is what a push names; a digest alone would silently replace `latest`.
+    let Some(tag) = reference.tag.as_deref() else {
+        return Err(crate::Error::NeedsTag {
+            reference: reference.to_string(),
+        });
+    };
     let prepared = prepare(store, reference, options)?;
     let mut blobs = Vec::new();
     for blob in &prepared.blobs {
@@ -79,7 +91,6 @@ pub fn push(
         blobs.push((blob.digest.clone(), outcome));
     }
     // Every blob is confirmed: now the manifest may name them.
-    let tag = reference.tag.as_deref().unwrap_or("latest");
     let digest = put_manifest(
         client,
         reference,
@@ -87,6 +98,9 @@ pub fn push(
         &prepared.media_type,
         &prepared.manifest,
     )?;
+    if let Some((config, record)) = &prepared.keep {
+        store.write_metadata(reference, &prepared.manifest, config, record)?;
+    }
     Ok(Pushed {
         digest,
         blobs,
@@ -175,7 +189,14 @@ fn as_stored(
     let Ok(manifest) = serde_json::from_slice::<ImageManifest>(manifest_bytes) else {
         return Ok(None);
     };
-    let media_type = manifest.media_type.clone().unwrap_or_default();
+    // The digests become paths in the blob cache: only well-formed ones.
+    let what = format!("the stored manifest of {reference}");
+    check_descriptors(&what, &Manifest::Image(manifest.clone()))?;
+    // `mediaType` is optional in an OCI manifest (Docker's always has it).
+    let media_type = manifest
+        .media_type
+        .clone()
+        .unwrap_or_else(|| OCI_MANIFEST.to_string());
     let same_format = options
         .format
         .is_none_or(|f| Format::of_manifest(&media_type) == Some(f));
@@ -194,11 +215,20 @@ fn as_stored(
             path,
         });
     }
-    // The config is kept beside the image, byte for byte.
+    // The config is kept beside the image, byte for byte; one that was
+    // edited is no longer the config the manifest names.
+    let config_path = store.config_path(reference);
+    let config = std::fs::read(&config_path).map_err(|source| crate::Error::Io {
+        path: config_path.clone(),
+        source,
+    })?;
+    if sha256_digest(&config) != manifest.config.digest {
+        return Ok(None);
+    }
     blobs.push(Blob {
         digest: manifest.config.digest.clone(),
         size: manifest.config.size,
-        path: store.config_path(reference),
+        path: config_path,
     });
     // Blobs pulled from another repository of the same registry can be mounted.
     let target = format!("{}/", reference.registry);
@@ -213,12 +243,14 @@ fn as_stored(
         blobs,
         mount_from,
         as_stored: true,
+        keep: None,
     }))
 }
 
 /// One new layer from `dir`, written into the blob cache, and its config and
-/// manifest. For the stored image, the result is recorded beside it, so the
-/// next push of the unchanged directory sends the same blobs without building.
+/// manifest. For the stored image, they are kept beside it once the push
+/// succeeds, so the next push of the unchanged directory sends the same blobs
+/// without building.
 fn build(
     store: &Store,
     reference: &Reference,
@@ -227,6 +259,9 @@ fn build(
     options: &PushOptions,
 ) -> Result<Prepared> {
     let format = options.format.unwrap_or_default();
+    // Taken before the layer is built: a change made while it is being built
+    // then shows up as a change at the next push, never as "as stored".
+    let before = fingerprint(dir)?;
     let (layer, layer_path) = store_layer(store, dir, &options.layer)?;
     // No path here: the same tree must give the same config wherever it lies.
     let created_by = if options.from.is_some() {
@@ -241,13 +276,13 @@ fn build(
         (&config_digest, config.len() as u64),
         &[(layer.digest.clone(), layer.size)],
     );
-    if options.from.is_none() {
+    let keep = options.from.is_none().then(|| {
         let record = ImageRecord {
             origin: format!("{}/{}", reference.registry, reference.repository),
-            fingerprint: fingerprint(dir)?,
+            fingerprint: before,
         };
-        store.write_metadata(reference, &manifest, &config, &record)?;
-    }
+        (config.clone(), record)
+    });
     Ok(Prepared {
         manifest,
         media_type: format.manifest_type().to_string(),
@@ -265,5 +300,6 @@ fn build(
         ],
         mount_from: None,
         as_stored: false,
+        keep,
     })
 }

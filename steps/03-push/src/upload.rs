@@ -261,6 +261,6 @@ pub fn refused(what: &str, method: &str, response: Response) -> Error {
         what: what.to_string(),
         request,
         status,
-        detail: crate::error::detail(&code, &message),
+        detail: step_01_registry::error::detail(&code, &message),
     }
 }

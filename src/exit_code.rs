@@ -1,0 +1,69 @@
+//! Exit codes that say what kind of failure it was, so scripts can tell a
+//! missing image from a refused password from a network outage.
+
+use step_01_registry::Error as Registry;
+use step_02_layers::error::Error as Store;
+
+/// Anything not listed below.
+pub const OTHER: u8 = 1;
+/// The image, tag, repository or binary does not exist (2 is clap's usage error).
+pub const NOT_FOUND: u8 = 3;
+/// The registry refused the credentials, or asked for some.
+pub const REFUSED: u8 = 4;
+/// Bytes did not match their digest, or a layer tried to leave the root.
+pub const INTEGRITY: u8 = 5;
+/// The registry could not be reached, or kept failing.
+pub const NETWORK: u8 = 6;
+
+/// The exit code for an error from any step.
+pub fn of(error: &anyhow::Error) -> u8 {
+    let store = error
+        .downcast_ref::<Store>()
+        .or_else(|| match error.downcast_ref::<step_03_push::Error>() {
+            Some(step_03_push::Error::Store(e)) => Some(e.as_ref()),
+            _ => None,
+        })
+        .or_else(|| match error.downcast_ref::<step_04_create::Error>() {
+            Some(step_04_create::Error::Image(e)) => match e.as_ref() {
+                step_03_push::Error::Store(e) => Some(e.as_ref()),
+                _ => None,
+            },
+            _ => None,
+        });
+    let registry = error
+        .downcast_ref::<Registry>()
+        .or(match store {
+            Some(Store::Registry(e)) => Some(e),
+            _ => None,
+        })
+        .or_else(|| match error.downcast_ref::<step_03_push::Error>() {
+            Some(step_03_push::Error::Registry(e)) => Some(e.as_ref()),
+            _ => None,
+        });
+    if let Some(error) = registry {
+        return match error {
+            Registry::NotFound { .. } | Registry::NoMatchingPlatform { .. } => NOT_FOUND,
+            Registry::Unauthorized { .. } | Registry::Token { .. } => REFUSED,
+            Registry::DigestMismatch { .. } | Registry::Manifest { .. } => INTEGRITY,
+            Registry::Http { .. } | Registry::Retries { .. } => NETWORK,
+            _ => OTHER,
+        };
+    }
+    if let Some(error) = store {
+        return match error {
+            Store::NotStored { .. } => NOT_FOUND,
+            Store::DigestMismatch { .. } | Store::Escape { .. } | Store::Hardlink { .. } => {
+                INTEGRITY
+            }
+            Store::Download { .. } => NETWORK,
+            _ => OTHER,
+        };
+    }
+    match error.downcast_ref::<step_04_create::Error>() {
+        Some(
+            step_04_create::Error::BinaryNotFound { .. }
+            | step_04_create::Error::LibraryNotFound { .. },
+        ) => NOT_FOUND,
+        _ => OTHER,
+    }
+}
