@@ -23,7 +23,8 @@ use step_04_create::cli::CreateArgs;
         dockerless images\n  \
         dockerless push localhost:5000/me/app:v1 --from ./rootfs\n  \
         dockerless create me/tools:v1 --bin bash --bin ls\n\n\
-        Credentials come from DOCKER_USERNAME and DOCKER_PASSWORD, or ~/.docker/config.json.\n\
+        Credentials come from DOCKER_USERNAME and DOCKER_PASSWORD (sent to whichever\n\
+        registry you name, and its token service), else ~/.docker/config.json.\n\
         Exit codes: 0 done, 1 other failure, 2 usage, 3 not found, 4 access refused,\n\
         5 integrity (a digest did not match, a hostile layer), 6 network."
 )]

@@ -309,7 +309,16 @@ impl Client {
                 "user {:?} may not do this, or the password is wrong",
                 c.username
             ),
-            None => "log in: set DOCKER_USERNAME and DOCKER_PASSWORD, or run docker login".into(),
+            None => match crate::credentials::helper_for(&self.registry) {
+                Some(helper) => format!(
+                    "docker login keeps the password in the credential helper \
+                     docker-credential-{helper}, which dockerless does not run: \
+                     set DOCKER_USERNAME and DOCKER_PASSWORD"
+                ),
+                None => {
+                    "log in: set DOCKER_USERNAME and DOCKER_PASSWORD, or run docker login".into()
+                }
+            },
         }
     }
 

@@ -72,6 +72,25 @@ fn docker_config_path() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".docker/config.json"))
 }
 
+/// The credential helper `docker login` handed the password to for this
+/// registry (`credHelpers`, else `credsStore`), if the Docker config names one:
+/// this client does not run helpers, and a user who logged in needs to know.
+pub fn helper_for(registry: &str) -> Option<String> {
+    helper_in(&docker_config_path()?, registry)
+}
+
+/// [`helper_for`], reading the Docker config at `path`.
+pub fn helper_in(path: &Path, registry: &str) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let config: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let helpers = config.get("credHelpers").and_then(|h| h.as_object());
+    let named = keys_for(registry)
+        .iter()
+        .find_map(|key| helpers.and_then(|h| h.get(key.as_str())))
+        .or_else(|| config.get("credsStore"));
+    named.and_then(|n| n.as_str()).map(str::to_string)
+}
+
 /// The keys `docker login` may have used for a registry.
 fn keys_for(registry: &str) -> Vec<String> {
     if registry == DOCKER_HUB {

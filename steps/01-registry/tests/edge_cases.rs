@@ -338,3 +338,27 @@ fn digests_that_are_not_sha256_are_refused_before_they_become_paths() {
         read = "step-01-registry.md#digests",
     );
 }
+
+#[test]
+fn a_credential_helper_is_named_when_nothing_else_logs_in() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.json"),
+        r#"{"auths":{"https://index.docker.io/v1/":{}},"credsStore":"desktop"}"#,
+    )
+    .unwrap();
+    let path = dir.path().join("config.json");
+    let read = "step-01-registry.md#credentials";
+    workshop::check_eq!(
+        from_docker_config(&path, "docker.io").unwrap(),
+        None,
+        read = read,
+        "an empty auths entry is no password"
+    );
+    workshop::check_eq!(
+        step_01_registry::credentials::helper_in(&path, "docker.io"),
+        Some("desktop".to_string()),
+        read = read,
+        "the helper that holds the password, for the error message"
+    );
+}
