@@ -21,7 +21,8 @@ pub struct Peer {
     pub path: Option<&'static str>,
     /// The Debian package that installs it.
     pub package: &'static str,
-    /// The argument that makes it print its version on the first line.
+    /// The argument that makes it print its version on the first line
+    /// (empty for a tool that has none: its path is shown instead).
     pub version_arg: &'static str,
     /// Whether the test suite needs it (`setup` installs those); the others
     /// serve benchmarks only.
@@ -60,7 +61,8 @@ pub const PEERS: &[Peer] = &[
         name: "htpasswd",
         path: None,
         package: "apache2-utils",
-        version_arg: "-h",
+        // It has no version option: its path says it is there.
+        version_arg: "",
         needed: true,
         statically_linked: false,
     },
@@ -142,9 +144,10 @@ pub fn peer(peer: &Peer) -> Found {
             return Found::Wrong(format!("{} is not statically linked", program.display()));
         }
     }
-    Found::Ok(
-        version_line(&program, peer.version_arg).unwrap_or_else(|| program.display().to_string()),
-    )
+    let version = (!peer.version_arg.is_empty())
+        .then(|| version_line(&program, peer.version_arg))
+        .flatten();
+    Found::Ok(version.unwrap_or_else(|| program.display().to_string()))
 }
 
 /// The state of `tool`: present in the pinned version, or not.
