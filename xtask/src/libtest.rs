@@ -146,6 +146,18 @@ enum Reported {
     Ignored(String),
 }
 
+/// What libtest printed as a test's outcome, if that is one.
+fn reported(result: &str) -> Option<Reported> {
+    match result {
+        "ok" => Some(Reported::Ok),
+        "FAILED" => Some(Reported::Failed),
+        "ignored" => Some(Reported::Ignored("ignored".to_string())),
+        other => other
+            .strip_prefix("ignored, ")
+            .map(|reason| Reported::Ignored(reason.to_string())),
+    }
+}
+
 /// Reads cargo's merged stdout and stderr from `cargo test ... -- --show-output`.
 pub fn parse(output: &str) -> Report {
     let mut report = Report::default();
@@ -153,6 +165,8 @@ pub fn parse(output: &str) -> Report {
     let mut blocks: HashMap<String, String> = HashMap::new();
     let mut binary: Option<Binary> = None;
     let mut block: Option<(String, String)> = None;
+    // A test whose name was printed but whose outcome was not, yet.
+    let mut dangling: Option<String> = None;
     let mut last_exit_error: Option<String> = None;
 
     for line in output.lines() {
@@ -210,16 +224,24 @@ pub fn parse(output: &str) -> Report {
         } else if let Some((name, result)) = line
             .strip_prefix("test ")
             .and_then(|rest| rest.rsplit_once(" ... "))
+            .or_else(|| {
+                line.strip_prefix("test ")?
+                    .strip_suffix(" ...")
+                    .map(|n| (n, ""))
+            })
         {
-            let result = match result {
-                "ok" => Reported::Ok,
-                "FAILED" => Reported::Failed,
-                "ignored" => Reported::Ignored("ignored".to_string()),
-                other => match other.strip_prefix("ignored, ") {
-                    Some(reason) => Reported::Ignored(reason.to_string()),
-                    None => continue,
-                },
+            let Some(result) = reported(result) else {
+                // With one test thread libtest prints the name before the
+                // test runs, and the outcome after it: output the test (or a
+                // child it started) wrote may come between the two.
+                dangling = Some(name.to_string());
+                continue;
             };
+            dangling = None;
+            current.seen += 1;
+            results.push((format!("{}{name}", current.prefix), result));
+        } else if let Some(result) = dangling.as_ref().and_then(|_| reported(line.trim())) {
+            let name = dangling.take().expect("checked above");
             current.seen += 1;
             results.push((format!("{}{name}", current.prefix), result));
         }
@@ -414,6 +436,31 @@ error: test failed, to rerun pass `--test sample`
             (2, 1, 2, 5)
         );
         assert!(!report.ok());
+    }
+
+    #[test]
+    fn output_between_a_name_and_its_outcome_is_tolerated() {
+        let output = "\
+    Finished `test` profile [unoptimized + debuginfo] target(s) in 0.50s
+     Running tests/run.rs (target/debug/deps/run-89ab)
+
+running 2 tests
+test runs_a_child ... hello from the child
+ok
+test prints_nothing ... ok
+
+test result: ok. 2 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s
+";
+        let report = parse(output);
+        let names: Vec<(&str, bool)> = report
+            .checks
+            .iter()
+            .map(|c| (c.name.as_str(), matches!(c.outcome, Outcome::Passed)))
+            .collect();
+        assert_eq!(
+            names,
+            [("run::prints_nothing", true), ("run::runs_a_child", true)]
+        );
     }
 
     #[test]

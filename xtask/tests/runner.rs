@@ -173,9 +173,17 @@ fn solution_restore_puts_the_reference_back_byte_for_byte() {
         .read(LIB)
         .replace("/// The value of", "/// My note.\n/// The value of");
     fs::write(sample.path(LIB), &outside).unwrap();
+    let stubbed_words = sample.read(WORDS);
 
     let (verdict, output) = sample.solution(true);
     assert_eq!(verdict, Verdict::Pass);
+    // What the learner had is kept, not lost.
+    assert!(
+        output.contains("yours is kept in .workshop/yours/"),
+        "{output}"
+    );
+    let kept = sample.path(".workshop/yours/step-01-sample/src/words.rs");
+    assert_eq!(fs::read_to_string(kept).unwrap(), stubbed_words);
     assert!(
         output.contains("restored  src/words.rs: reverse-words"),
         "{output}"

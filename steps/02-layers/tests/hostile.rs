@@ -576,3 +576,46 @@ fn a_mode_000_directory_tree_is_filled_and_closed() {
     .unwrap();
     sandbox.check_nothing_outside_changed();
 }
+
+/// `a` as a hard link to itself, after `a` was written: making room for the
+/// link would delete its own target. Refused, and `a` stays.
+#[test]
+fn a_hard_link_to_itself_is_refused_and_deletes_nothing() {
+    let sandbox = Sandbox::new();
+    let result = sandbox.attack(&[vec![
+        Entry::file("a", "keep me\n"),
+        Entry::hardlink("a", "a"),
+    ]]);
+    check_hardlink_refused(&result, "a");
+    check_eq!(
+        read(&sandbox.root.join("a")),
+        Some("keep me\n".to_string()),
+        read = "step-02-layers.md#hard-links",
+        "the file the link named"
+    );
+    sandbox.check_nothing_outside_changed();
+}
+
+/// A second name for a device node that was skipped (as a normal user) is
+/// skipped too, not an error: the layer is fine, the machine is not root.
+#[test]
+fn a_hard_link_to_a_skipped_device_is_skipped() {
+    let sandbox = Sandbox::new();
+    let result = sandbox.apply(
+        &[vec![
+            Entry::char_device("dev/null", 1, 3),
+            Entry::hardlink("dev/null2", "dev/null"),
+        ]],
+        Options { privileged: false },
+    );
+    check_eq!(
+        result
+            .as_ref()
+            .ok()
+            .map(|applied| applied[0].skipped_devices),
+        Some(2),
+        read = "step-02-layers.md#running-without-root",
+        "the device and its second name, both skipped"
+    );
+    sandbox.check_nothing_outside_changed();
+}

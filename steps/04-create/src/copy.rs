@@ -157,6 +157,33 @@ pub fn add(src: &Path, dest: &Path, root: &Path, placed: &mut Placed) -> Result<
     add_entry(src, &meta, dest, root, placed)
 }
 
+/// Refuses what cannot be copied into an image: the image being built
+/// itself (a source that holds the store would copy the new root into
+/// itself without end), and FIFOs, sockets and devices (copying a FIFO
+/// waits forever for a writer).
+fn check_source(src: &Path, meta: &Metadata, root: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let refuse = |reason: &'static str| {
+        Err(Error::CannotAdd {
+            path: src.to_path_buf(),
+            reason,
+        })
+    };
+    if meta.is_dir() {
+        let building = fs::metadata(root).map_err(io_error(root))?;
+        if (meta.dev(), meta.ino()) == (building.dev(), building.ino()) {
+            return refuse(
+                "it holds the image being built (the store's own directory): add a directory that does not contain it",
+            );
+        }
+        return Ok(());
+    }
+    if meta.is_file() || meta.file_type().is_symlink() {
+        return Ok(());
+    }
+    refuse("it is a FIFO, a socket or a device: only files, directories and links can be added")
+}
+
 fn add_entry(
     src: &Path,
     meta: &Metadata,
@@ -164,6 +191,7 @@ fn add_entry(
     root: &Path,
     placed: &mut Placed,
 ) -> Result<()> {
+    check_source(src, meta, root)?;
     let on_disk = resolve_in_root(root, dest).map_err(io_error(dest))?;
     if let Some(parent) = on_disk.parent() {
         fs::create_dir_all(parent).map_err(io_error(parent))?;

@@ -319,12 +319,14 @@ pub fn file_offset(segments: &[ProgramHeader], vaddr: u64) -> Option<u64> {
     // The dynamic section gives addresses in memory, but we read a file. A
     // `PT_LOAD` segment copies `filesz` bytes from file offset `offset` to
     // memory at `vaddr`: an address inside [vaddr, vaddr + filesz) is at
-    // `address - vaddr + offset` in the file. Ignore the other segments.
+    // `address - vaddr + offset` in the file (checked: a hostile file may
+    // make that overflow). Ignore the other segments.
     segments
         .iter()
         .filter(|s| s.kind == PT_LOAD)
         .find(|s| s.vaddr <= vaddr && vaddr - s.vaddr < s.filesz)
-        .map(|s| vaddr - s.vaddr + s.offset)
+        // A hostile file may put the segment anywhere: no overflow.
+        .and_then(|s| s.offset.checked_add(vaddr - s.vaddr))
     // END EXERCISE
 }
 
@@ -418,14 +420,15 @@ struct ElfFile {
 
 impl ElfFile {
     fn open(path: &Path) -> Result<ElfFile> {
-        let file = File::open(path).map_err(io_error(path))?;
-        let meta = file.metadata().map_err(io_error(path))?;
+        // Looked at before it is opened: opening a FIFO would wait for a writer.
+        let meta = std::fs::metadata(path).map_err(io_error(path))?;
         if !meta.is_file() {
             return Err(Error::NotElf {
                 path: path.to_path_buf(),
                 what: "it is not a regular file".to_string(),
             });
         }
+        let file = File::open(path).map_err(io_error(path))?;
         Ok(ElfFile {
             file,
             path: path.to_path_buf(),
@@ -437,12 +440,20 @@ impl ElfFile {
     /// names them in the error when they do not.
     fn read_at(&self, offset: u64, len: u64, what: &str) -> Result<Vec<u8>> {
         let fits = offset.checked_add(len).is_some_and(|end| end <= self.len);
-        if !fits || len > MAX_READ {
+        if !fits {
             return Err(malformed(
                 &self.path,
                 &format!(
                     "its {what} ({len} bytes at offset {offset}) runs past the end of the file ({} bytes)",
                     self.len
+                ),
+            ));
+        }
+        if len > MAX_READ {
+            return Err(malformed(
+                &self.path,
+                &format!(
+                    "its {what} is {len} bytes, more than the {MAX_READ} bytes a header or string table can be"
                 ),
             ));
         }

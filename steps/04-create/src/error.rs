@@ -77,6 +77,10 @@ pub enum Error {
     #[error("invalid --add {spec:?}: {reason} (expected SRC:DEST, such as ./etc:/etc)")]
     Add { spec: String, reason: &'static str },
 
+    /// Something `--add` names that cannot go into an image.
+    #[error("cannot add {path}: {reason}")]
+    CannotAdd { path: PathBuf, reason: &'static str },
+
     // ----- Files on disk -------------------------------------------------
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]

@@ -150,7 +150,11 @@ fn read_ld_so_conf(path: &Path, depth: usize, dirs: &mut Vec<PathBuf>) -> Result
         if line.is_empty() || line.starts_with("hwcap ") {
             continue;
         }
-        if let Some(pattern) = line.strip_prefix("include") {
+        // `include` is a keyword only when a blank follows it, as in glibc.
+        if let Some(pattern) = line
+            .strip_prefix("include")
+            .filter(|rest| rest.starts_with([' ', '\t']))
+        {
             let pattern = Path::new(pattern.trim());
             let pattern = match path.parent() {
                 Some(dir) if pattern.is_relative() => dir.join(pattern),
@@ -228,14 +232,32 @@ fn wildcard_match(pattern: &[u8], name: &[u8]) -> bool {
 pub fn expand_origin(entry: &str, origin: &Path) -> PathBuf {
     // EXERCISE(expand-origin): Replace `$ORIGIN` and `${ORIGIN}` with the object's directory.
     // Both spellings may appear anywhere in the entry, any number of times
-    // (`$ORIGIN/../lib`, `/opt/${ORIGIN}`). Other tokens (`$LIB`,
-    // `$PLATFORM`) are left as they are.
+    // (`$ORIGIN/../lib`, `/opt/${ORIGIN}`). As for glibc, `$ORIGIN` is the
+    // token only when no letter, digit or `_` follows it (`$ORIGINAL` is
+    // not `$ORIGIN` + `AL`). Other tokens (`$LIB`, `$PLATFORM`) are left as
+    // they are.
     let origin = origin.to_string_lossy();
-    PathBuf::from(
-        entry
-            .replace("${ORIGIN}", &origin)
-            .replace("$ORIGIN", &origin),
-    )
+    let mut expanded = String::with_capacity(entry.len());
+    let mut rest = entry;
+    while let Some(at) = rest.find('$') {
+        expanded.push_str(&rest[..at]);
+        let after = &rest[at..];
+        if let Some(tail) = after.strip_prefix("${ORIGIN}") {
+            expanded.push_str(&origin);
+            rest = tail;
+        } else if let Some(tail) = after
+            .strip_prefix("$ORIGIN")
+            .filter(|tail| !tail.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            expanded.push_str(&origin);
+            rest = tail;
+        } else {
+            expanded.push('$');
+            rest = &after[1..];
+        }
+    }
+    expanded.push_str(rest);
+    PathBuf::from(expanded)
     // END EXERCISE
 }
 

@@ -246,3 +246,20 @@ fn a_script_is_not_elf_and_the_error_says_what_to_do() {
         read = ERRORS,
     );
 }
+
+#[test]
+fn a_segment_placed_past_the_end_of_the_address_space_is_no_offset() {
+    use step_04_create::elf::{PT_LOAD, ProgramHeader, file_offset};
+    let hostile = ProgramHeader {
+        kind: PT_LOAD,
+        offset: u64::MAX,
+        vaddr: 0x1000,
+        filesz: 0x100,
+    };
+    workshop::check_eq!(
+        file_offset(&[hostile], 0x1010),
+        None,
+        read = "step-04-create.md#the-dynamic-section",
+        "an offset that would overflow is refused, not wrapped or panicked on"
+    );
+}

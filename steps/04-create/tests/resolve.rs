@@ -165,6 +165,10 @@ fn origin_is_the_directory_of_the_object() {
         ("/usr/lib/$ORIGIN", "/usr/lib//opt/app/bin"),
         ("/plain", "/plain"),
         ("$LIB/x", "$LIB/x"),
+        ("$ORIGINAL/lib", "$ORIGINAL/lib"),
+        ("$ORIGIN_X", "$ORIGIN_X"),
+        ("$ORIGIN$ORIGIN", "/opt/app/bin/opt/app/bin"),
+        ("cost$", "cost$"),
     ] {
         check_eq!(
             expand_origin(entry, origin),

@@ -480,3 +480,38 @@ fn a_missing_library_stops_the_build() {
         read = ERRORS,
     );
 }
+
+#[test]
+fn adding_the_store_itself_or_a_fifo_is_refused() {
+    let read = "step-04-create.md#errors";
+    let src = tempfile::tempdir().unwrap();
+    let root = src.path().join("store/.tmp/rootfs");
+    std::fs::create_dir_all(&root).unwrap();
+    let error = step_04_create::build(
+        &["/bin/true".into()],
+        &[(src.path().to_path_buf(), PathBuf::from("/data"))],
+        &root,
+    )
+    .unwrap_err();
+    workshop::check!(
+        matches!(error, step_04_create::Error::CannotAdd { .. }),
+        expected = "CannotAdd: the source holds the image being built",
+        got = error,
+        read = read,
+    );
+    let fifo = src.path().join("pipe");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let error = step_04_create::build(
+        &["/bin/true".into()],
+        &[(fifo, PathBuf::from("/pipe"))],
+        &other.path().join("rootfs"),
+    )
+    .unwrap_err();
+    workshop::check!(
+        matches!(error, step_04_create::Error::CannotAdd { .. }),
+        expected = "CannotAdd: a FIFO cannot be copied",
+        got = error,
+        read = read,
+    );
+}

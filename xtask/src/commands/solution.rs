@@ -58,6 +58,13 @@ pub fn run(course: &Course, name: &str, restore: bool, out: &mut dyn Write) -> R
                     super::start::ids(file)
                 )?;
             } else {
+                // The learner's version is kept: restoring must never lose work.
+                let kept = course
+                    .state_dir()
+                    .join("yours")
+                    .join(&step.package)
+                    .join(&file.path);
+                files::write(&kept, &current)?;
                 files::write(&path, &restored)?;
                 let how = if learner.is_some() {
                     ""
@@ -66,9 +73,10 @@ pub fn run(course: &Course, name: &str, restore: bool, out: &mut dyn Write) -> R
                 };
                 writeln!(
                     out,
-                    "  restored  {}: {}{how}",
+                    "  restored  {}: {}{how}; yours is kept in {}",
                     file.path.display(),
-                    super::start::ids(file)
+                    super::start::ids(file),
+                    kept.strip_prefix(course.root()).unwrap_or(&kept).display()
                 )?;
             }
             continue;

@@ -1,6 +1,7 @@
 //! One layer's extraction: every tar entry in order, then the directories'
 //! modes and times.
 
+use std::collections::HashSet;
 use std::ffi::OsString;
 use std::fs::DirBuilder;
 use std::io::{self, Read};
@@ -30,6 +31,8 @@ pub(super) struct Extraction<'a> {
     /// What this layer wrote so far: its whiteouts must not delete it.
     written: Written,
     directories: PendingDirectories,
+    /// Device nodes skipped (not root): hard links to them are skipped too.
+    skipped: HashSet<PathBuf>,
     applied: Applied,
 }
 
@@ -40,6 +43,7 @@ impl<'a> Extraction<'a> {
             options,
             written: Written::default(),
             directories: PendingDirectories::default(),
+            skipped: HashSet::new(),
             applied: Applied::default(),
         }
     }
@@ -86,6 +90,7 @@ impl<'a> Extraction<'a> {
             Action::HardLink(target) => return self.hard_link(&shown, &path, &target),
             Action::SkipDevice => {
                 self.applied.skipped_devices += 1;
+                self.skipped.insert(path);
                 return Ok(());
             }
         };
@@ -130,6 +135,15 @@ impl<'a> Extraction<'a> {
             reason: "its hard link target climbs above the root with `..`",
         })?;
         let target = resolve_in_root(self.root, &relative).map_err(extract)?;
+        if target == path || target.starts_with(path) {
+            // Making room for the link would delete what it links to.
+            return Err(refuse("the link would replace its own target"));
+        }
+        if self.skipped.contains(&target) {
+            // A second name of a device node that could not be made.
+            self.applied.skipped_devices += 1;
+            return Ok(());
+        }
         create_parent(path).map_err(extract)?;
         node::link(path, &target).map_err(|error| match error {
             LinkError::Missing => refuse("the target is in neither this layer nor a lower one"),
