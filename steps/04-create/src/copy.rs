@@ -16,14 +16,13 @@
 //! already holds.
 
 use std::collections::BTreeSet;
-use std::ffi::OsString;
 use std::fs::{self, Metadata};
 use std::io;
 use std::os::unix::fs::{PermissionsExt, symlink};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 pub use step_02_layers::flatten::MAX_SYMLINKS;
-use step_02_layers::flatten::resolve_in_root;
+use step_02_layers::flatten::{components_reversed, resolve_in_root};
 
 use crate::error::{Error, Result, io_error};
 
@@ -244,18 +243,6 @@ fn add_entry(
     Ok(())
 }
 
-/// The components of `path` that name something (`..` included, `/` and
-/// `.` left out), last first, ready to be popped off in order.
-pub fn components_reversed(path: &Path) -> Vec<OsString> {
-    path.components()
-        .rev()
-        .filter_map(|component| match component {
-            Component::Normal(part) => Some(part.to_os_string()),
-            Component::ParentDir => Some(OsString::from("..")),
-            Component::RootDir | Component::CurDir | Component::Prefix(_) => None,
-        })
-        .collect()
-}
 
 fn conflict(image_path: &Path, host: &Path, existing: &str) -> Error {
     Error::Conflict {

@@ -31,7 +31,7 @@ use nix::unistd::geteuid;
 
 use crate::error::Error;
 
-pub use resolve::{MAX_SYMLINKS, clean_name, resolve_in_root};
+pub use resolve::{MAX_SYMLINKS, clean_name, components_reversed, resolve_in_root};
 
 /// How to apply a layer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

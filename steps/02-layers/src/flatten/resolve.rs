@@ -114,7 +114,7 @@ pub fn resolve_in_root(root: &Path, path: &Path) -> io::Result<PathBuf> {
 
 /// The components of `path` that name something (`..` included, `/` and
 /// `.` left out), last first, ready to be popped off in order.
-fn components_reversed(path: &Path) -> Vec<OsString> {
+pub fn components_reversed(path: &Path) -> Vec<OsString> {
     path.components()
         .rev()
         .filter_map(|component| match component {
