@@ -38,6 +38,9 @@ pub struct PushArgs {
     /// Print nothing but errors
     #[arg(short, long)]
     pub quiet: bool,
+    /// Blobs to send at once
+    #[arg(long, default_value_t = crate::push::DEFAULT_JOBS, value_name = "N")]
+    pub jobs: usize,
 }
 
 /// One line per blob, on stderr, when it is a terminal.
@@ -77,6 +80,7 @@ pub fn push(
         layer: LayerOptions {
             keep_mtimes: args.keep_mtimes,
         },
+        jobs: args.jobs,
     };
     let progress: &dyn PushProgress = if !args.quiet && std::io::stderr().is_terminal() {
         &Lines

@@ -10,6 +10,8 @@ use crate::upload::{self, Blob, Outcome, UploadOptions};
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use step_01_registry::config::ImageConfig;
 use step_01_registry::manifest::{
     ImageManifest, Manifest, OCI_MANIFEST, check_descriptors, sha256_digest,
@@ -19,7 +21,7 @@ use step_02_layers::fingerprint::fingerprint;
 use step_02_layers::store::{ImageRecord, Store};
 
 /// How to push.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct PushOptions {
     /// Push this directory instead of the stored image.
     pub from: Option<PathBuf>,
@@ -27,6 +29,23 @@ pub struct PushOptions {
     pub format: Option<Format>,
     pub upload: UploadOptions,
     pub layer: LayerOptions,
+    /// Blobs sent at once.
+    pub jobs: usize,
+}
+
+/// How many blobs go up at once by default, as pull downloads them.
+pub const DEFAULT_JOBS: usize = 3;
+
+impl Default for PushOptions {
+    fn default() -> PushOptions {
+        PushOptions {
+            from: None,
+            format: None,
+            upload: UploadOptions::default(),
+            layer: LayerOptions::default(),
+            jobs: DEFAULT_JOBS,
+        }
+    }
 }
 
 /// What a push did.
@@ -55,7 +74,7 @@ struct Prepared {
 }
 
 /// Hears about each blob as it is dealt with.
-pub trait PushProgress {
+pub trait PushProgress: Sync {
     fn blob(&self, digest: &str, size: u64, outcome: Outcome);
 }
 
@@ -78,18 +97,7 @@ pub fn push(
         });
     };
     let prepared = prepare(store, reference, options)?;
-    let mut blobs = Vec::new();
-    for blob in &prepared.blobs {
-        let outcome = upload::upload(
-            client,
-            &reference.repository,
-            blob,
-            prepared.mount_from.as_deref(),
-            &options.upload,
-        )?;
-        progress.blob(&blob.digest, blob.size, outcome);
-        blobs.push((blob.digest.clone(), outcome));
-    }
+    let blobs = upload_all(client, reference, &prepared, options, progress)?;
     // Every blob is confirmed: now the manifest may name them.
     let digest = put_manifest(
         client,
@@ -108,6 +116,61 @@ pub fn push(
     })
 }
 // ANCHOR_END: push
+
+/// Sends the blobs with `options.jobs` workers; each blob's outcome, in the
+/// manifest's order. The first failure stops the workers from taking more.
+fn upload_all(
+    client: &Client,
+    reference: &Reference,
+    prepared: &Prepared,
+    options: &PushOptions,
+    progress: &dyn PushProgress,
+) -> Result<Vec<(String, Outcome)>> {
+    let next = AtomicUsize::new(0);
+    let outcomes: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; prepared.blobs.len()]);
+    let failure: Mutex<Option<crate::Error>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..options.jobs.clamp(1, prepared.blobs.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(blob) = prepared.blobs.get(index) else {
+                        break;
+                    };
+                    if failure.lock().unwrap().is_some() {
+                        break;
+                    }
+                    match upload::upload(
+                        client,
+                        &reference.repository,
+                        blob,
+                        prepared.mount_from.as_deref(),
+                        &options.upload,
+                    ) {
+                        Ok(outcome) => {
+                            progress.blob(&blob.digest, blob.size, outcome);
+                            outcomes.lock().unwrap()[index] = Some(outcome);
+                        }
+                        Err(error) => {
+                            failure.lock().unwrap().get_or_insert(error);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(error) = failure.into_inner().unwrap() {
+        return Err(error);
+    }
+    let outcomes = outcomes.into_inner().unwrap();
+    Ok(prepared
+        .blobs
+        .iter()
+        .zip(outcomes)
+        .map(|(blob, outcome)| (blob.digest.clone(), outcome.expect("every blob was sent")))
+        .collect())
+}
 
 fn put_manifest(
     client: &Client,

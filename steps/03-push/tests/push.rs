@@ -60,6 +60,11 @@ impl Setup {
         options: &PushOptions,
         progress: &dyn PushProgress,
     ) -> Result<Pushed, Error> {
+        // One blob at a time: the request logs the checks compare are in order.
+        let options = &PushOptions {
+            jobs: 1,
+            ..options.clone()
+        };
         let reference = self.reference(name);
         push(
             &self.client(&reference, "secret"),
@@ -403,11 +408,11 @@ fn push_then_pull_gives_back_the_same_tree() {
 }
 
 /// Makes every token expire after the first blob, as if the push took long.
-struct ExpireAfterFirst<'a>(&'a MockRegistry, std::cell::Cell<bool>);
+struct ExpireAfterFirst<'a>(&'a MockRegistry, std::sync::atomic::AtomicBool);
 
 impl PushProgress for ExpireAfterFirst<'_> {
     fn blob(&self, _: &str, _: u64, _: Outcome) {
-        if !self.1.replace(true) {
+        if !self.1.swap(true, std::sync::atomic::Ordering::SeqCst) {
             self.0.expire_tokens();
         }
     }
@@ -418,7 +423,7 @@ fn an_expired_token_mid_push_is_replaced() {
     let setup = Setup::new();
     let dir = tempfile::tempdir().unwrap();
     make_tree(dir.path());
-    let progress = ExpireAfterFirst(&setup.registry, std::cell::Cell::new(false));
+    let progress = ExpireAfterFirst(&setup.registry, std::sync::atomic::AtomicBool::new(false));
     setup
         .push_with("learner/slow:v1", &from(dir.path()), &progress)
         .expect("the push gets a new token and goes on");
@@ -584,5 +589,54 @@ fn a_tampered_cache_is_caught_by_the_registry() {
         expected = "DIGEST_INVALID from the registry, and no tag",
         got = error,
         read = "step-03-push.md#when-things-fail",
+    );
+}
+
+#[test]
+fn blobs_go_up_in_parallel_and_the_manifest_after_all_of_them() {
+    let setup = Setup::new();
+    setup.pull("library/layers:oci");
+    // Another registry: nothing to mount, all five blobs are sent.
+    let other = MockRegistry::start().unwrap();
+    let from = setup
+        .store()
+        .image_dir(&setup.reference("library/layers:oci"));
+    let reference = Reference::parse(&format!("{}/learner/layers:oci", other.host())).unwrap();
+    let to = setup.store().image_dir(&reference);
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    for suffix in ["", ".manifest.json", ".config.json", ".record.json"] {
+        std::fs::rename(
+            format!("{}{suffix}", from.display()),
+            format!("{}{suffix}", to.display()),
+        )
+        .unwrap();
+    }
+    let options = PushOptions {
+        jobs: 3,
+        ..PushOptions::default()
+    };
+    let pushed = push(
+        &setup.client(&reference, "secret"),
+        &setup.store(),
+        &reference,
+        &options,
+        &(),
+    )
+    .expect("a parallel push succeeds");
+    let read = "step-03-push.md#why-the-manifest-goes-last";
+    workshop::check!(
+        pushed.blobs.len() == 5 && pushed.blobs.iter().all(|(_, o)| *o == Outcome::Uploaded),
+        expected = "five blobs uploaded",
+        got = pushed,
+        read = read,
+    );
+    let log = other.take_request_lines();
+    let manifest_at = log.iter().position(|l| l.contains("/manifests/")).unwrap();
+    workshop::check_eq!(
+        manifest_at,
+        log.len() - 1,
+        read = read,
+        "the manifest PUT is the last request:\n{}",
+        log.join("\n")
     );
 }
