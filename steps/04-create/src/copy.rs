@@ -243,7 +243,6 @@ fn add_entry(
     Ok(())
 }
 
-
 fn conflict(image_path: &Path, host: &Path, existing: &str) -> Error {
     Error::Conflict {
         image_path: image_path.to_path_buf(),
