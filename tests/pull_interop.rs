@@ -21,15 +21,7 @@ fn seed(skopeo: &Skopeo, dist: &Distribution) -> Vec<String> {
         );
         let from = format!("docker://{}/{}", mock.host(), image.reference());
         let to = format!("docker://{}/{name}:v1", dist.host);
-        skopeo.ok(&[
-            "copy",
-            "--all",
-            "--preserve-digests",
-            "--src-tls-verify=false",
-            "--dest-tls-verify=false",
-            &from,
-            &to,
-        ]);
+        skopeo.copy_between_registries(&from, &to);
         names.push(name);
     }
     names

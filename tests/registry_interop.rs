@@ -132,15 +132,7 @@ fn skopeo_copies_docker_schema2_images_between_repositories_unchanged() {
     {
         let from = format!("docker://{}/{}", served.host, image.reference());
         let to = format!("docker://{}/mirror/{}", served.host, image.reference());
-        skopeo.ok(&[
-            "copy",
-            "--all",
-            "--preserve-digests",
-            "--src-tls-verify=false",
-            "--dest-tls-verify=false",
-            &from,
-            &to,
-        ]);
+        skopeo.copy_between_registries(&from, &to);
         let raw = skopeo.ok(&["inspect", INSECURE, "--raw", &to]);
         assert_eq!(
             raw.as_bytes(),

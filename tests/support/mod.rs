@@ -203,6 +203,20 @@ impl Skopeo {
             .expect("skopeo runs")
     }
 
+    /// `skopeo copy --all --preserve-digests` between two plain-HTTP registries:
+    /// every platform, every byte as it was.
+    pub fn copy_between_registries(&self, from: &str, to: &str) {
+        self.ok(&[
+            "copy",
+            "--all",
+            "--preserve-digests",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            from,
+            to,
+        ]);
+    }
+
     /// Runs skopeo and fails the test, with skopeo's own words, if it fails.
     pub fn ok(&self, args: &[&str]) -> String {
         let output = self.run(args);

@@ -164,6 +164,27 @@ impl Store {
             .map_err(io_error(&dir))
     }
 
+    /// Stores an image under another name: its directory and the files
+    /// beside it are renamed, as the seed does by hand (`mv library/nginx
+    /// me/nginx`) before pushing an image as one's own. A rename changes
+    /// nothing the fingerprint covers, so the image stays "as stored".
+    pub fn move_image(&self, from: &Reference, to: &Reference) -> Result<PathBuf> {
+        let paths = |r: &Reference| {
+            [
+                self.image_dir(r),
+                self.manifest_path(r),
+                self.config_path(r),
+                self.record_path(r),
+            ]
+        };
+        for (old, new) in paths(from).iter().zip(paths(to)) {
+            let parent = new.parent().expect("an image has a parent directory");
+            std::fs::create_dir_all(parent).map_err(io_error(parent))?;
+            std::fs::rename(old, &new).map_err(io_error(old))?;
+        }
+        Ok(self.image_dir(to))
+    }
+
     /// Where a verified blob is kept.
     pub fn blob_path(&self, digest: &str) -> PathBuf {
         self.home.join(".blobs/sha256").join(hex_of(digest))

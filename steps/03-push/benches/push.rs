@@ -187,18 +187,7 @@ impl Stored {
     /// Stores the image under `name` instead.
     fn rename(&mut self, name: &str) -> BenchResult<()> {
         let target = Reference::parse(name)?;
-        let paths = |r: &Reference| {
-            [
-                self.store.image_dir(r),
-                self.store.manifest_path(r),
-                self.store.config_path(r),
-                self.store.record_path(r),
-            ]
-        };
-        for (from, to) in paths(&self.reference).iter().zip(paths(&target)) {
-            std::fs::create_dir_all(to.parent().expect("an image has a parent directory"))?;
-            std::fs::rename(from, to)?;
-        }
+        self.store.move_image(&self.reference, &target)?;
         self.reference = target;
         Ok(())
     }

@@ -244,15 +244,14 @@ fn a_changed_directory_becomes_one_new_layer_with_the_old_settings() {
 #[test]
 fn blobs_from_another_repository_are_mounted() {
     let setup = Setup::new();
-    let root = setup.pull("library/hello:latest");
-    let moved = setup
+    setup.pull("library/hello:latest");
+    setup
         .store()
-        .image_dir(&setup.reference("learner/hello:latest"));
-    std::fs::create_dir_all(moved.parent().unwrap()).unwrap();
-    for suffix in ["", ".manifest.json", ".config.json", ".record.json"] {
-        let from = format!("{}{suffix}", root.display());
-        std::fs::rename(&from, format!("{}{suffix}", moved.display())).unwrap();
-    }
+        .move_image(
+            &setup.reference("library/hello:latest"),
+            &setup.reference("learner/hello:latest"),
+        )
+        .unwrap();
     setup.log();
     let pushed = setup
         .push("learner/hello:latest", &PushOptions::default())
@@ -537,20 +536,6 @@ fn upload_locations_in_every_shape() {
 fn a_tampered_cache_is_caught_by_the_registry() {
     let setup = Setup::new();
     setup.pull("library/hello:latest");
-    let moved = setup
-        .store()
-        .image_dir(&setup.reference("learner/tampered:latest"));
-    let root = setup
-        .store()
-        .image_dir(&setup.reference("library/hello:latest"));
-    std::fs::create_dir_all(moved.parent().unwrap()).unwrap();
-    for suffix in ["", ".manifest.json", ".config.json", ".record.json"] {
-        std::fs::rename(
-            format!("{}{suffix}", root.display()),
-            format!("{}{suffix}", moved.display()),
-        )
-        .unwrap();
-    }
     // Another registry this time: nothing to mount, every blob is sent.
     let other = MockRegistry::start().unwrap();
     let layer = mock_registry::fixtures::hello(mock_registry::fixtures::Format::Docker).blobs[1]
@@ -563,15 +548,8 @@ fn a_tampered_cache_is_caught_by_the_registry() {
     std::fs::write(&cached, bytes).unwrap();
     let reference = Reference::parse(&format!("{}/learner/tampered:latest", other.host())).unwrap();
     let home = setup.store();
-    let target = home.image_dir(&reference);
-    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-    for suffix in ["", ".manifest.json", ".config.json", ".record.json"] {
-        std::fs::rename(
-            format!("{}{suffix}", moved.display()),
-            format!("{}{suffix}", target.display()),
-        )
+    home.move_image(&setup.reference("library/hello:latest"), &reference)
         .unwrap();
-    }
     let error = push(
         &setup.client(&reference, "secret"),
         &home,
@@ -598,19 +576,11 @@ fn blobs_go_up_in_parallel_and_the_manifest_after_all_of_them() {
     setup.pull("library/layers:oci");
     // Another registry: nothing to mount, all five blobs are sent.
     let other = MockRegistry::start().unwrap();
-    let from = setup
-        .store()
-        .image_dir(&setup.reference("library/layers:oci"));
     let reference = Reference::parse(&format!("{}/learner/layers:oci", other.host())).unwrap();
-    let to = setup.store().image_dir(&reference);
-    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-    for suffix in ["", ".manifest.json", ".config.json", ".record.json"] {
-        std::fs::rename(
-            format!("{}{suffix}", from.display()),
-            format!("{}{suffix}", to.display()),
-        )
+    setup
+        .store()
+        .move_image(&setup.reference("library/layers:oci"), &reference)
         .unwrap();
-    }
     let options = PushOptions {
         jobs: 3,
         ..PushOptions::default()
