@@ -9,5 +9,6 @@ pub mod flatten;
 pub mod images;
 pub mod progress;
 pub mod pull;
+pub mod read_ahead;
 pub mod store;
 pub mod tree;

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::fingerprint::fingerprint;
 use crate::flatten::{self, Options};
 use crate::progress::Progress;
+use crate::read_ahead::read_ahead;
 use crate::store::{ImageRecord, Store};
 use sha2::{Digest as _, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -228,6 +229,10 @@ fn apply_in_order(
 
 /// Decompresses and applies one cached blob, checking its DiffID (the hash of
 /// the uncompressed tar) against the config on the way.
+///
+/// The decompressing and hashing run on a second thread a few chunks ahead
+/// of the extraction ([`read_ahead`]), so that inflating and writing files
+/// each get a core.
 // ANCHOR: diff_id
 fn apply_layer(blob: &Path, rootfs: &Path, diff_id: &str, options: &PullOptions) -> Result<()> {
     let io = |source| Error::Io {
@@ -236,14 +241,24 @@ fn apply_layer(blob: &Path, rootfs: &Path, diff_id: &str, options: &PullOptions)
     };
     let file = std::fs::File::open(blob).map_err(io)?;
     let tar = decompress(BufReader::with_capacity(256 * 1024, file)).map_err(io)?;
-    let mut hashed = HashingReader {
-        inner: tar,
-        hasher: Sha256::new(),
-    };
-    flatten::apply_layer(rootfs, &mut hashed, &options.flatten)?;
-    // Whatever the tar reader left (padding after the end marker) counts too.
-    std::io::copy(&mut hashed, &mut std::io::sink()).map_err(io)?;
-    let actual = format!("sha256:{:x}", hashed.hasher.finalize());
+    let (applied, hasher) = std::thread::scope(|scope| {
+        let (ahead, decompressing) = read_ahead(scope, tar);
+        let mut tar = HashingReader {
+            inner: ahead,
+            hasher: Sha256::new(),
+        };
+        let applied = flatten::apply_layer(rootfs, &mut tar, &options.flatten).and_then(|_| {
+            // Whatever the tar reader left (padding after the end marker) counts too.
+            std::io::copy(&mut tar, &mut std::io::sink()).map_err(io)
+        });
+        drop(tar.inner);
+        if let Err(panic) = decompressing.join() {
+            std::panic::resume_unwind(panic);
+        }
+        (applied, tar.hasher)
+    });
+    applied?;
+    let actual = format!("sha256:{:x}", hasher.finalize());
     if actual != diff_id {
         return Err(Error::DigestMismatch {
             what: format!("the uncompressed layer {}", blob.display()),

@@ -1,7 +1,8 @@
 //! `dockerless pull` end to end against the bundled registry: the requests it
 //! makes, the cache, resuming, refusing wrong bytes, and installing atomically.
 
-use mock_registry::{Auth, Fault, FaultRule, MockRegistry};
+use mock_registry::fixtures::{Entry, LayerBuilder};
+use mock_registry::{Auth, Blob, Fault, FaultRule, Image, Manifest, MockRegistry, media_types};
 use std::path::Path;
 use std::time::Duration;
 use step_01_registry::{Client, ClientOptions, Reference, RetryPolicy};
@@ -384,20 +385,13 @@ fn a_body_longer_than_its_size_is_not_read_to_the_end() {
     );
 }
 
-#[test]
-fn a_layer_listed_twice_is_downloaded_once() {
-    use mock_registry::{Blob, Image, Manifest, media_types};
-    let setup = Setup::new();
+/// Seeds `repository:latest` with an image made of `layers`, each a blob and
+/// the DiffID its config lists, on top of `library/hello`'s config.
+fn seed_layers(setup: &Setup, repository: &str, layers: &[(Blob, String)]) {
     let hello = mock_registry::fixtures::hello(mock_registry::fixtures::Format::Oci);
-    let layer = hello
-        .blobs
-        .iter()
-        .find(|b| b.digest.as_str() == HELLO_LAYER)
-        .unwrap()
-        .clone();
     let mut config: serde_json::Value = serde_json::from_slice(&hello.blobs[0].data).unwrap();
-    let diff_id = config["rootfs"]["diff_ids"][0].clone();
-    config["rootfs"]["diff_ids"] = serde_json::json!([diff_id, diff_id]);
+    let diff_ids: Vec<&str> = layers.iter().map(|(_, diff_id)| diff_id.as_str()).collect();
+    config["rootfs"]["diff_ids"] = serde_json::json!(diff_ids);
     let config = Blob::new(
         media_types::OCI_CONFIG,
         serde_json::to_vec(&config).unwrap(),
@@ -407,21 +401,63 @@ fn a_layer_listed_twice_is_downloaded_once() {
         "schemaVersion": 2,
         "mediaType": media_types::OCI_MANIFEST,
         "config": descriptor(&config),
-        "layers": [descriptor(&layer), descriptor(&layer)],
+        "layers": layers.iter().map(|(blob, _)| descriptor(blob)).collect::<Vec<_>>(),
     });
+    let mut blobs = vec![config];
+    blobs.extend(layers.iter().map(|(blob, _)| blob.clone()));
     setup
         .registry
         .seed(&Image {
-            repository: "library/twice".into(),
+            repository: repository.into(),
             tag: "latest".into(),
             manifest: Manifest::new(
                 media_types::OCI_MANIFEST,
                 serde_json::to_vec(&manifest).unwrap(),
             ),
             children: vec![],
-            blobs: vec![config, layer],
+            blobs,
         })
         .unwrap();
+}
+
+/// `len` bytes that differ from file to file and compress only somewhat.
+fn contents(seed: usize, len: usize) -> Vec<u8> {
+    let mut state = (seed as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|i| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Every other byte predictable, so gzip has something to do.
+            if i % 2 == 0 {
+                b'a' + (i % 26) as u8
+            } else {
+                state as u8
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn a_layer_listed_twice_is_downloaded_once() {
+    let setup = Setup::new();
+    let hello = mock_registry::fixtures::hello(mock_registry::fixtures::Format::Oci);
+    let layer = hello
+        .blobs
+        .iter()
+        .find(|b| b.digest.as_str() == HELLO_LAYER)
+        .unwrap()
+        .clone();
+    let config: serde_json::Value = serde_json::from_slice(&hello.blobs[0].data).unwrap();
+    let diff_id = config["rootfs"]["diff_ids"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    seed_layers(
+        &setup,
+        "library/twice",
+        &[(layer.clone(), diff_id.clone()), (layer, diff_id)],
+    );
     let pulled = setup
         .pull("library/twice:latest")
         .expect("an image may repeat a layer");
@@ -437,4 +473,109 @@ fn a_layer_listed_twice_is_downloaded_once() {
         .filter(|l| l.contains(HELLO_LAYER))
         .count();
     workshop::check_eq!(downloads, 1, read = READ, "requests for the repeated layer");
+}
+
+#[test]
+fn a_layer_of_many_megabytes_arrives_whole_and_in_order() {
+    // Decompressing runs ahead of extracting in chunks of a quarter MiB: this
+    // layer is a dozen of them, with files that straddle chunk boundaries.
+    let setup = Setup::new();
+    let files: Vec<(String, Vec<u8>)> = (0..12)
+        .map(|i| {
+            (
+                format!("data/file-{i:02}"),
+                contents(i, 100_000 + i * 41_017),
+            )
+        })
+        .collect();
+    let layer = LayerBuilder::new()
+        .entries(
+            files
+                .iter()
+                .map(|(name, data)| Entry::file(name.as_str(), data.clone())),
+        )
+        .build();
+    let blob = layer.blob(mock_registry::fixtures::Format::Oci);
+    seed_layers(&setup, "library/big", &[(blob, layer.diff_id.to_string())]);
+    let pulled = setup
+        .pull("library/big:latest")
+        .expect("a layer of several megabytes pulls");
+    for (name, data) in &files {
+        let written = std::fs::read(pulled.path.join(name)).unwrap_or_default();
+        workshop::check!(
+            written == *data,
+            expected = format!("{name}: the {} bytes the layer holds", data.len()),
+            got = format!(
+                "{} bytes, the first difference at byte {:?}",
+                written.len(),
+                written.iter().zip(data).position(|(a, b)| a != b)
+            ),
+            read = "step-02-layers.md#two-cores-for-one-layer",
+        );
+    }
+}
+
+#[test]
+fn a_hostile_entry_at_the_start_of_a_big_layer_stops_the_pull_at_once() {
+    // The extraction stops at the first entry while the decompression is
+    // megabytes ahead: the pull must end with the error, not wait forever.
+    let setup = Setup::new();
+    let layer = LayerBuilder::new()
+        .entry(Entry::file("../escaped", "out"))
+        .entries((0..12).map(|i| Entry::file(format!("data/file-{i:02}"), contents(i, 300_000))))
+        .build();
+    let blob = layer.blob(mock_registry::fixtures::Format::Oci);
+    seed_layers(
+        &setup,
+        "library/hostile",
+        &[(blob, layer.diff_id.to_string())],
+    );
+    let error = setup.pull("library/hostile:latest").unwrap_err();
+    workshop::check!(
+        matches!(error, Error::Escape { .. }),
+        expected = "the pull refused `../escaped`",
+        got = error,
+        read = "step-02-layers.md#staying-inside-the-root",
+    );
+}
+
+#[test]
+fn a_layer_whose_gzip_breaks_halfway_installs_nothing() {
+    // The registry serves exactly the bytes the manifest names (the digest
+    // holds), but the gzip stream inside stops in the middle of a file.
+    let setup = Setup::new();
+    setup.pull("library/hello:latest").unwrap();
+    let layer = LayerBuilder::new()
+        .entry(Entry::file("srv/first", contents(1, 300_000)))
+        .entry(Entry::file("srv/second", contents(2, 300_000)))
+        .build();
+    let cut = Blob::new(
+        mock_registry::media_types::OCI_LAYER_GZIP,
+        layer.data.slice(..layer.data.len() / 2),
+    );
+    seed_layers(&setup, "library/hello", &[(cut, layer.diff_id.to_string())]);
+    let error = setup.pull("library/hello:latest").unwrap_err();
+    workshop::check!(
+        matches!(error, Error::Tar { .. } | Error::Extract { .. })
+            && error.to_string().contains("incomplete deflate stream"),
+        expected = "an error saying the gzip stream ends too soon",
+        got = error,
+        read = "step-02-layers.md#compression",
+    );
+    let image = setup
+        .store()
+        .image_dir(&setup.reference("library/hello:latest"));
+    workshop::check!(
+        image.join("bin/hello").exists() && !image.join("srv").exists(),
+        expected = "the previous version of library/hello:latest still in place",
+        got = entries(&image),
+        read = "step-02-layers.md#installing-atomically",
+    );
+    let leftovers = entries(&setup.home.path().join(".tmp"));
+    workshop::check!(
+        leftovers.is_empty(),
+        expected = "no half-written image",
+        got = leftovers,
+        read = "step-02-layers.md#installing-atomically"
+    );
 }

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::fs::DirBuilder;
-use std::io::{self, Read};
+use std::io::{self, BufReader, Read};
 use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
@@ -22,6 +22,9 @@ use crate::error::Error;
 /// The mode of the parent directories a layer does not list but needs,
 /// as `tar` and Docker create them.
 const IMPLIED_DIRECTORY_MODE: u32 = 0o755;
+
+/// The largest piece a file is written in.
+const FILE_BUFFER_BYTES: usize = 64 * 1024;
 
 /// The state of applying one layer to a root filesystem.
 #[derive(Debug)]
@@ -96,7 +99,11 @@ impl<'a> Extraction<'a> {
         };
         let meta = Meta::of(entry.header()).map_err(|source| Error::Tar { source })?;
         create_parent(&path).map_err(extract(&path))?;
-        node::create(&path, &node, entry, &meta, self.options).map_err(extract(&path))?;
+        // `io::copy` from a `BufReader` writes a file in pieces as big as its
+        // buffer; from the entry alone it would write 8 KiB at a time.
+        let buffer = entry.size().clamp(1, FILE_BUFFER_BYTES as u64) as usize;
+        let mut data = BufReader::with_capacity(buffer, entry);
+        node::create(&path, &node, &mut data, &meta, self.options).map_err(extract(&path))?;
         if matches!(node, Node::Directory) {
             self.directories
                 .remember(&path, &shown, &meta)
