@@ -84,6 +84,28 @@ fn entries(dir: &Path) -> Vec<String> {
     found
 }
 
+/// After a failed pull of a new `library/hello:latest` (with a `srv/`
+/// directory): the version pulled before is still in place, whole, and no
+/// half-written image is left.
+fn check_previous_hello_kept(setup: &Setup) {
+    let image = setup
+        .store()
+        .image_dir(&setup.reference("library/hello:latest"));
+    workshop::check!(
+        image.join("bin/hello").exists() && !image.join("srv").exists(),
+        expected = "the previous version of library/hello:latest still in place",
+        got = entries(&image),
+        read = "step-02-layers.md#installing-atomically",
+    );
+    let leftovers = entries(&setup.home.path().join(".tmp"));
+    workshop::check!(
+        leftovers.is_empty(),
+        expected = "no half-written image",
+        got = leftovers,
+        read = "step-02-layers.md#installing-atomically"
+    );
+}
+
 #[test]
 fn a_pull_asks_for_manifest_config_and_layers_once_each() {
     let setup = Setup::new();
@@ -235,22 +257,7 @@ fn wrong_bytes_install_nothing_and_keep_the_previous_version() {
         got = error,
         read = READ,
     );
-    let image = setup
-        .store()
-        .image_dir(&setup.reference("library/hello:latest"));
-    workshop::check!(
-        image.join("bin/hello").exists() && !image.join("srv").exists(),
-        expected = "the previous version of library/hello:latest still in place",
-        got = entries(&image),
-        read = "step-02-layers.md#installing-atomically",
-    );
-    let leftovers = entries(&setup.home.path().join(".tmp"));
-    workshop::check!(
-        leftovers.is_empty(),
-        expected = "no half-written image",
-        got = leftovers,
-        read = "step-02-layers.md#installing-atomically"
-    );
+    check_previous_hello_kept(&setup);
 }
 
 #[test]
@@ -562,20 +569,5 @@ fn a_layer_whose_gzip_breaks_halfway_installs_nothing() {
         got = error,
         read = "step-02-layers.md#compression",
     );
-    let image = setup
-        .store()
-        .image_dir(&setup.reference("library/hello:latest"));
-    workshop::check!(
-        image.join("bin/hello").exists() && !image.join("srv").exists(),
-        expected = "the previous version of library/hello:latest still in place",
-        got = entries(&image),
-        read = "step-02-layers.md#installing-atomically",
-    );
-    let leftovers = entries(&setup.home.path().join(".tmp"));
-    workshop::check!(
-        leftovers.is_empty(),
-        expected = "no half-written image",
-        got = leftovers,
-        read = "step-02-layers.md#installing-atomically"
-    );
+    check_previous_hello_kept(&setup);
 }
