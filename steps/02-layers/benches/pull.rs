@@ -17,14 +17,9 @@
 //! directory). Set `BENCH_WORK_DIR=/dev/shm` to take the disk out and see
 //! the tools' own work.
 //!
-//! Each run writes into a fresh directory, and nothing is deleted until the
-//! benchmark ends. On ext4 without a journal, creating a file skips, one by
-//! one, every inode of its group freed in the last minute (five, while the
-//! inode table is not yet written back), so a tool that runs just after
-//! 6,625 files were deleted spends seconds of kernel time on that scan: on
-//! this benchmark's machine `tar -xzf` of the four layers took 0.9 s into a
-//! fresh directory and 5.7 s just after a tree was deleted. Deleting between
-//! runs would time the previous run's cleanup, not the tool.
+//! Each run writes into a fresh directory of its own, placed away from the
+//! others ([`common::work_dir`]), and nothing is deleted until the benchmark
+//! ends, so that no run pays for the file system's bookkeeping of another.
 
 mod common;
 
@@ -114,9 +109,7 @@ fn run() -> BenchResult<()> {
     let small = image::ensure(&data.join(SMALL_IMAGE.name), &SMALL_IMAGE)?;
 
     let work_parent = common::work_parent(data);
-    let work = tempfile::Builder::new()
-        .prefix("pull-bench-")
-        .tempdir_in(&work_parent)?;
+    let work = common::work_dir("pull-bench-", &work_parent)?;
     let load_before = load_average();
     let registry = peers::Registry::start(&tools.registry, work.path())?;
     let reference = push(&tools.skopeo, &image, &registry, "bench/pull")?;
@@ -127,7 +120,7 @@ fn run() -> BenchResult<()> {
         // Each round starts with a different tool, so none always runs first.
         for turn in 0..3 {
             // Every run writes into a directory of its own, kept to the end.
-            let dir = |tool: &str| work.path().join(format!("run-{round}-{tool}"));
+            let dir = |tool: &str| work.path().join(run_name(tool, round));
             let say = |what: &str| eprintln!("pull benchmark: round {}: {what}", round + 1);
             match (round + turn) % 3 {
                 0 => {
@@ -164,6 +157,13 @@ fn run() -> BenchResult<()> {
     };
     let report = report(&tools, &setting, &image, &small, &results, &breakdown);
     common::publish(&target, "pull", &report)
+}
+
+/// A name for a run's directory that no earlier benchmark used: ext4 picks
+/// a top-level directory's block group from a hash of its name, so reusing
+/// names would land on the groups freed by the last benchmark.
+fn run_name(what: &str, round: usize) -> String {
+    format!("{what}-{round}-{}", std::process::id())
 }
 
 /// A first pull into an empty store, then a second into the same store.

@@ -205,9 +205,7 @@ fn run() -> BenchResult<()> {
     let image = image::ensure(&data.join(IMAGE.name), &IMAGE)?;
 
     let work_parent = common::work_parent(data);
-    let work = tempfile::Builder::new()
-        .prefix("push-bench-")
-        .tempdir_in(&work_parent)?;
+    let work = common::work_dir("push-bench-", &work_parent)?;
     let load_before = load_average();
     // The source stays up, so no registry started later gets its port and
     // the stored image's origin never names a registry pushed to.
