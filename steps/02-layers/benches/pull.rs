@@ -35,12 +35,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-/// The same image with layers four times smaller, to show that the pull's
-/// memory does not depend on layer size.
+/// The same files four times smaller, to show that the pull's memory does
+/// not depend on layer size: only the bytes change, not how many files
+/// there are to keep track of.
 const SMALL_IMAGE: Plan = Plan {
     name: "pull-image-small",
     layer_bytes: [20_000_000, 15_000_000, 10_000_000, 5_000_000],
     seed: 0x5eed_0002,
+    file_size_divisor: 4,
 };
 
 /// The targets, from the issue that asked for this benchmark.
@@ -308,6 +310,13 @@ impl Breakdown {
     }
 }
 
+/// The median of the runs' peak memory.
+fn median_peak_mb(samples: &[Sample]) -> f64 {
+    let mut peaks: Vec<u64> = samples.iter().map(|s| s.max_rss_kib).collect();
+    peaks.sort_unstable();
+    mb(peaks[peaks.len() / 2] * 1024)
+}
+
 /// Where and under what load the runs happened.
 struct Setting {
     /// The directory the runs wrote in.
@@ -332,6 +341,12 @@ fn report(
     let theirs = Summary::of(&results.skopeo_umoci());
     let floor = Summary::of(&results.tar);
     let ours_peak = cold.peak_mb.max(warm.peak_mb).max(small_pull.peak_mb);
+    // Growth compares medians: a run's peak moves by a megabyte or so with
+    // how the download threads and the allocator happen to interleave.
+    let (big_peak, small_peak) = (
+        median_peak_mb(&results.cold),
+        median_peak_mb(&results.small),
+    );
     let targets = [
         Target {
             goal: format!(
@@ -357,15 +372,14 @@ fn report(
         },
         Target {
             goal: format!(
-                "peak memory does not grow with layer size (4× larger layers: ≤ {MAX_RSS_GROWTH} ×)"
+                "peak memory does not grow with layer size (4× larger layers: ≤ {MAX_RSS_GROWTH} ×, \
+                 median peaks)"
             ),
             measured: format!(
-                "{:.1} MB vs {:.1} MB ({:.2} ×)",
-                cold.peak_mb,
-                small_pull.peak_mb,
-                cold.peak_mb / small_pull.peak_mb
+                "{big_peak:.1} MB vs {small_peak:.1} MB ({:.2} ×)",
+                big_peak / small_peak
             ),
-            met: cold.peak_mb <= MAX_RSS_GROWTH * small_pull.peak_mb,
+            met: big_peak <= MAX_RSS_GROWTH * small_peak,
         },
     ];
 
@@ -375,13 +389,14 @@ fn report(
     let _ = writeln!(
         w,
         "Image: {} layers, {:.1} MB of tar, {:.1} MB gzip ({:.0} %), {} files; \
-         the small image: {:.1} MB of tar in layers 4× smaller.",
+         the small image: the same files 4× smaller, {:.1} MB of tar in {} files.",
         image.layers.len(),
         mb(image.uncompressed()),
         mb(image.compressed()),
         100.0 * image.compressed() as f64 / image.uncompressed() as f64,
         image.files(),
         mb(small.uncompressed()),
+        small.files(),
     );
     let _ = writeln!(
         w,
@@ -410,7 +425,7 @@ fn report(
     for (name, summary) in [
         ("dockerless pull (first, empty store)", cold),
         ("dockerless pull (second, same store)", warm),
-        ("dockerless pull, layers 4× smaller", small_pull),
+        ("dockerless pull, the same files 4× smaller", small_pull),
         ("skopeo copy", skopeo),
         ("umoci raw unpack", umoci),
         ("skopeo copy + umoci raw unpack", theirs),

@@ -74,6 +74,10 @@ pub struct Plan {
     pub name: &'static str,
     pub layer_bytes: [u64; 4],
     pub seed: u64,
+    /// Every file's drawn size is divided by this: with the same seed and
+    /// layers this many times smaller, the same files come out this many
+    /// times smaller.
+    pub file_size_divisor: u64,
 }
 
 /// A generated layer, as the benchmark needs it.
@@ -94,9 +98,16 @@ pub struct Image {
     pub generator: u32,
     pub seed: u64,
     pub layer_bytes: [u64; 4],
+    #[serde(default = "no_divisor")]
+    pub file_size_divisor: u64,
     pub layers: Vec<Layer>,
     #[serde(skip)]
     pub dir: PathBuf,
+}
+
+/// Layouts written before there was a divisor had none.
+fn no_divisor() -> u64 {
+    1
 }
 
 impl Image {
@@ -128,6 +139,7 @@ pub fn ensure(dir: &Path, plan: &Plan) -> io::Result<Image> {
         && image.generator == GENERATOR
         && image.seed == plan.seed
         && image.layer_bytes == plan.layer_bytes
+        && image.file_size_divisor == plan.file_size_divisor
     {
         image.dir = dir.to_path_buf();
         if image.layers.iter().all(|layer| image.blob(layer).is_file()) {
@@ -143,13 +155,14 @@ pub fn ensure(dir: &Path, plan: &Plan) -> io::Result<Image> {
         .layer_bytes
         .iter()
         .enumerate()
-        .map(|(index, &bytes)| write_layer(dir, index, bytes, &mut rng))
+        .map(|(index, &bytes)| write_layer(dir, index, bytes, plan.file_size_divisor, &mut rng))
         .collect::<io::Result<Vec<_>>>()?;
     write_metadata(dir, &layers)?;
     let image = Image {
         generator: GENERATOR,
         seed: plan.seed,
         layer_bytes: plan.layer_bytes,
+        file_size_divisor: plan.file_size_divisor,
         layers,
         dir: dir.to_path_buf(),
     };
@@ -163,8 +176,15 @@ fn blob_path(dir: &Path, digest: &str) -> PathBuf {
 }
 
 /// Writes one layer: `etc/` with the shared files, then `l<index>/` with
-/// numbered directories of files until `bytes` of content are in.
-fn write_layer(dir: &Path, index: usize, bytes: u64, rng: &mut Rng) -> io::Result<Layer> {
+/// numbered directories of files until `bytes` of content are in, each file
+/// `divisor` times smaller than drawn.
+fn write_layer(
+    dir: &Path,
+    index: usize,
+    bytes: u64,
+    divisor: u64,
+    rng: &mut Rng,
+) -> io::Result<Layer> {
     let partial = dir.join(format!("blobs/layer-{index}.partial"));
     let blob = Hashing::new(BufWriter::with_capacity(1 << 20, File::create(&partial)?));
     let tar = Hashing::new(GzEncoder::new(blob, Compression::default()));
@@ -172,7 +192,7 @@ fn write_layer(dir: &Path, index: usize, bytes: u64, rng: &mut Rng) -> io::Resul
     let mut files = 0;
     append_dir(&mut builder, "etc/")?;
     for shared in 0..SHARED_FILES {
-        let size = 1024 + rng.below(8 * 1024);
+        let size = (1024 + rng.below(8 * 1024)) / divisor;
         append_file(&mut builder, &format!("etc/conf-{shared:02}"), size, rng)?;
         files += 1;
     }
@@ -185,7 +205,7 @@ fn write_layer(dir: &Path, index: usize, bytes: u64, rng: &mut Rng) -> io::Resul
                 &format!("l{index}/d{:03}/", files / FILES_PER_DIR),
             )?;
         }
-        let size = file_size(rng).min(remaining);
+        let size = (file_size(rng) / divisor).min(remaining);
         let path = format!("l{index}/d{:03}/f{files:05}.dat", files / FILES_PER_DIR);
         append_file(&mut builder, &path, size, rng)?;
         remaining -= size;

@@ -25,6 +25,7 @@ pub const IMAGE: Plan = Plan {
     name: "pull-image",
     layer_bytes: [80_000_000, 60_000_000, 40_000_000, 20_000_000],
     seed: 0x5eed_0002,
+    file_size_divisor: 1,
 };
 
 /// Runs of each measurement; the report shows the median time.
