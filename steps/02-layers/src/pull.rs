@@ -230,9 +230,9 @@ fn apply_in_order(
 /// Decompresses and applies one cached blob, checking its DiffID (the hash of
 /// the uncompressed tar) against the config on the way.
 ///
-/// The decompressing and hashing run on a second thread a few chunks ahead
-/// of the extraction ([`read_ahead`]), so that inflating and writing files
-/// each get a core.
+/// The decompression runs on a second thread a few chunks ahead of the
+/// extraction ([`read_ahead`]); this thread hashes what it reads and writes
+/// the files, so that the two threads' work is about even.
 // ANCHOR: diff_id
 fn apply_layer(blob: &Path, rootfs: &Path, diff_id: &str, options: &PullOptions) -> Result<()> {
     let io = |source| Error::Io {

@@ -1,10 +1,10 @@
 //! Reading ahead on a second thread, so that one core decompresses a layer
 //! while the other writes its files.
 //!
-//! Applying a layer is two kinds of work: inflating and hashing the tar
-//! stream (user-space CPU), and creating files (system calls). On one thread
-//! each waits for the other. [`read_ahead`] moves the reader to a thread of
-//! its own, which fills chunks a few steps ahead of whoever reads them; the
+//! Applying a layer is two kinds of work: inflating the tar stream
+//! (user-space CPU), and creating files (system calls). On one thread each
+//! waits for the other. [`read_ahead`] moves the reader to a thread of its
+//! own, which fills chunks a few steps ahead of whoever reads them; the
 //! reading side only copies bytes out. Memory stays bounded: there are
 //! [`CHUNKS`] chunks in all, and a drained one goes back to be refilled.
 
@@ -28,21 +28,18 @@ struct Chunk {
 }
 
 /// Starts reading `source` on a thread of `scope`, and returns the reading
-/// end and the thread, whose `join` gives `source` back once it is used up
-/// (or once the reading end is dropped).
+/// end and the thread, which ends once `source` is used up or the reading
+/// end is dropped.
 ///
 /// An error from `source` reaches the reader at the point in the stream
 /// where it happened, and again on every later read.
 pub fn read_ahead<'scope, R: Read + Send + 'scope>(
     scope: &'scope Scope<'scope, '_>,
     mut source: R,
-) -> (ReadAhead, ScopedJoinHandle<'scope, R>) {
+) -> (ReadAhead, ScopedJoinHandle<'scope, ()>) {
     let (full, filled) = sync_channel(CHUNKS);
     let (drained, empty) = channel();
-    let thread = scope.spawn(move || {
-        fill_chunks(&mut source, &full, &empty);
-        source
-    });
+    let thread = scope.spawn(move || fill_chunks(&mut source, &full, &empty));
     let reader = ReadAhead {
         filled,
         drained,
