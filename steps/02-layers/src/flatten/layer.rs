@@ -14,6 +14,7 @@ use tar::EntryType;
 
 use super::metadata::{Meta, PendingDirectories};
 use super::node::{self, LinkError, Node};
+use super::read_only::{OpenedDirectories, open_tree};
 use super::resolve::{clean_name, resolve_in_root};
 use super::whiteout::{Marker, Written, hide_lower_children};
 use super::{Applied, Options};
@@ -36,6 +37,8 @@ pub(super) struct Extraction<'a> {
     directories: PendingDirectories,
     /// Device nodes skipped (not root): hard links to them are skipped too.
     skipped: HashSet<PathBuf>,
+    /// Lower layers' read-only directories opened for this layer (not root).
+    opened: OpenedDirectories,
     applied: Applied,
 }
 
@@ -47,6 +50,7 @@ impl<'a> Extraction<'a> {
             written: Written::default(),
             directories: PendingDirectories::default(),
             skipped: HashSet::new(),
+            opened: OpenedDirectories::default(),
             applied: Applied::default(),
         }
     }
@@ -83,7 +87,12 @@ impl<'a> Extraction<'a> {
         };
         let path =
             resolve_in_root(self.root, &relative).map_err(extract(&self.root.join(&relative)))?;
-        if let Some(marker) = Marker::of(file_name).map_err(escape)? {
+        let marker = Marker::of(file_name).map_err(escape)?;
+        if !self.options.privileged {
+            self.open_up(&path, kind, marker.as_ref())
+                .map_err(extract(&path))?;
+        }
+        if let Some(marker) = marker {
             self.whiteout(marker, &path).map_err(extract(&path))?;
             self.applied.whiteouts += 1;
             return Ok(());
@@ -114,6 +123,29 @@ impl<'a> Extraction<'a> {
         Ok(())
     }
     // ANCHOR_END: apply
+
+    // ANCHOR: open_up
+    /// Without root: opens the lower layers' read-only directories the
+    /// entry at `path` writes in, and any directory tree it deletes.
+    fn open_up(&mut self, path: &Path, kind: EntryType, marker: Option<&Marker>) -> io::Result<()> {
+        self.opened.open_parents(self.root, path)?;
+        let dir = path.parent().unwrap_or(self.root);
+        match marker {
+            Some(Marker::Opaque) => open_tree(dir),
+            Some(Marker::Whiteout(name)) => open_tree(&dir.join(name)),
+            // A directory over a directory keeps it, and a device node is
+            // skipped without root; anything else replaces what is there.
+            None if matches!(
+                kind,
+                EntryType::Directory | EntryType::Char | EntryType::Block
+            ) =>
+            {
+                Ok(())
+            }
+            None => open_tree(path),
+        }
+    }
+    // ANCHOR_END: open_up
 
     /// Applies a whiteout marker found at `path` (resolved in the root).
     fn whiteout(&self, marker: Marker, path: &Path) -> io::Result<()> {
@@ -167,6 +199,10 @@ impl<'a> Extraction<'a> {
     /// Sets the modes and times of the layer's directories, and says what
     /// was applied.
     pub(super) fn finish(self) -> Result<Applied, Error> {
+        // The lower layers' modes first, so that this layer's win.
+        self.opened
+            .restore()
+            .map_err(|(path, source)| Error::Io { path, source })?;
         self.directories.apply(self.root)?;
         Ok(self.applied)
     }

@@ -15,11 +15,14 @@
 //!   directory's lower children, and neither touches the layer's own
 //!   entries (`whiteout`);
 //! - owners (only when privileged), modes and times are set with no-follow
-//!   syscalls; directories get theirs when the layer is done (`metadata`).
+//!   syscalls; directories get theirs when the layer is done (`metadata`);
+//! - without root, the lower layers' read-only directories are opened for
+//!   the layer and closed again when it is done (`read_only`).
 
 mod layer;
 mod metadata;
 mod node;
+mod read_only;
 mod resolve;
 mod whiteout;
 
