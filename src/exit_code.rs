@@ -30,6 +30,11 @@ pub fn of(error: &anyhow::Error) -> u8 {
             },
             _ => None,
         });
+    // Which layer failed does not change what kind of failure it was.
+    let store = store.map(|error| match error {
+        Store::Layer { source, .. } => source.as_ref(),
+        other => other,
+    });
     let registry = error
         .downcast_ref::<Registry>()
         .or(match store {

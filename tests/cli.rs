@@ -2,6 +2,7 @@
 //! not on a terminal, and errors that say what to do.
 
 use assert_cmd::Command;
+use mock_registry::fixtures::{Entry, LayerBuilder, image_of_layers};
 use mock_registry::{Auth, MockRegistry};
 
 struct Tool {
@@ -110,6 +111,12 @@ fn pull_then_images() {
 #[test]
 fn errors_name_the_input_and_the_fix() {
     let tool = Tool::new();
+    let hostile = LayerBuilder::new()
+        .entry(Entry::file("../escaped", "out"))
+        .build();
+    tool.registry
+        .seed(&image_of_layers("library/hostile", "latest", vec![hostile]))
+        .unwrap();
     let cases = [
         vec!["inspect".to_string(), "Library/Hello".to_string()],
         vec!["inspect".into(), tool.image("library/nothing")],
@@ -125,6 +132,7 @@ fn errors_name_the_input_and_the_fix() {
             "--platform".into(),
             "linux".into(),
         ],
+        vec!["pull".into(), tool.image("library/hostile")],
         vec!["push".into(), tool.image("me/never-pulled:v1")],
         vec![
             "create".into(),

@@ -44,6 +44,16 @@ pub enum Error {
     )]
     Tar { source: io::Error },
 
+    /// Applying one layer of an image failed: which layer, and why.
+    #[error("layer {number} of {count} ({digest}): {source}")]
+    Layer {
+        /// From 1, bottom layer first.
+        number: usize,
+        count: usize,
+        digest: String,
+        source: Box<Error>,
+    },
+
     // ----- Flattening: the file system said no ----------------------------
     /// Writing an entry to disk failed.
     #[error("could not extract layer entry `{entry}` to {path}: {source}")]

@@ -214,12 +214,13 @@ fn apply_in_order(
             progress.cached(index);
         }
         progress.extracting(index);
-        apply_layer(
-            &path,
-            rootfs,
-            &resolved.config.rootfs.diff_ids[index],
-            options,
-        )?;
+        let diff_id = &resolved.config.rootfs.diff_ids[index];
+        apply_layer(&path, rootfs, diff_id, options).map_err(|error| Error::Layer {
+            number: index + 1,
+            count: layers.len(),
+            digest: layer.digest.clone(),
+            source: Box::new(error),
+        })?;
         progress.done(index);
         sources.push(source);
     }

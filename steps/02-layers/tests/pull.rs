@@ -1,8 +1,8 @@
 //! `dockerless pull` end to end against the bundled registry: the requests it
 //! makes, the cache, resuming, refusing wrong bytes, and installing atomically.
 
-use mock_registry::fixtures::{Entry, LayerBuilder};
-use mock_registry::{Auth, Blob, Fault, FaultRule, Image, Manifest, MockRegistry, media_types};
+use mock_registry::fixtures::{Compression, Entry, Layer, LayerBuilder, image_of_layers};
+use mock_registry::{Auth, Digest, Fault, FaultRule, MockRegistry};
 use std::path::Path;
 use std::time::Duration;
 use step_01_registry::{Client, ClientOptions, Reference, RetryPolicy};
@@ -392,41 +392,6 @@ fn a_body_longer_than_its_size_is_not_read_to_the_end() {
     );
 }
 
-/// Seeds `repository:latest` with an image made of `layers`, each a blob and
-/// the DiffID its config lists, on top of `library/hello`'s config.
-fn seed_layers(setup: &Setup, repository: &str, layers: &[(Blob, String)]) {
-    let hello = mock_registry::fixtures::hello(mock_registry::fixtures::Format::Oci);
-    let mut config: serde_json::Value = serde_json::from_slice(&hello.blobs[0].data).unwrap();
-    let diff_ids: Vec<&str> = layers.iter().map(|(_, diff_id)| diff_id.as_str()).collect();
-    config["rootfs"]["diff_ids"] = serde_json::json!(diff_ids);
-    let config = Blob::new(
-        media_types::OCI_CONFIG,
-        serde_json::to_vec(&config).unwrap(),
-    );
-    let descriptor = |blob: &Blob| serde_json::json!({"mediaType": blob.media_type, "digest": blob.digest.as_str(), "size": blob.data.len()});
-    let manifest = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": media_types::OCI_MANIFEST,
-        "config": descriptor(&config),
-        "layers": layers.iter().map(|(blob, _)| descriptor(blob)).collect::<Vec<_>>(),
-    });
-    let mut blobs = vec![config];
-    blobs.extend(layers.iter().map(|(blob, _)| blob.clone()));
-    setup
-        .registry
-        .seed(&Image {
-            repository: repository.into(),
-            tag: "latest".into(),
-            manifest: Manifest::new(
-                media_types::OCI_MANIFEST,
-                serde_json::to_vec(&manifest).unwrap(),
-            ),
-            children: vec![],
-            blobs,
-        })
-        .unwrap();
-}
-
 /// `len` bytes that differ from file to file and compress only somewhat.
 fn contents(seed: usize, len: usize) -> Vec<u8> {
     let mut state = (seed as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
@@ -456,15 +421,24 @@ fn a_layer_listed_twice_is_downloaded_once() {
         .unwrap()
         .clone();
     let config: serde_json::Value = serde_json::from_slice(&hello.blobs[0].data).unwrap();
-    let diff_id = config["rootfs"]["diff_ids"][0]
-        .as_str()
-        .unwrap()
-        .to_string();
-    seed_layers(
-        &setup,
-        "library/twice",
-        &[(layer.clone(), diff_id.clone()), (layer, diff_id)],
-    );
+    let layer = Layer {
+        diff_id: config["rootfs"]["diff_ids"][0]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap(),
+        digest: layer.digest,
+        data: layer.data,
+        compression: Compression::Gzip,
+    };
+    setup
+        .registry
+        .seed(&image_of_layers(
+            "library/twice",
+            "latest",
+            vec![layer.clone(), layer],
+        ))
+        .unwrap();
     let pulled = setup
         .pull("library/twice:latest")
         .expect("an image may repeat a layer");
@@ -502,8 +476,10 @@ fn a_layer_of_many_megabytes_arrives_whole_and_in_order() {
                 .map(|(name, data)| Entry::file(name.as_str(), data.clone())),
         )
         .build();
-    let blob = layer.blob(mock_registry::fixtures::Format::Oci);
-    seed_layers(&setup, "library/big", &[(blob, layer.diff_id.to_string())]);
+    setup
+        .registry
+        .seed(&image_of_layers("library/big", "latest", vec![layer]))
+        .unwrap();
     let pulled = setup
         .pull("library/big:latest")
         .expect("a layer of several megabytes pulls");
@@ -531,16 +507,16 @@ fn a_hostile_entry_at_the_start_of_a_big_layer_stops_the_pull_at_once() {
         .entry(Entry::file("../escaped", "out"))
         .entries((0..12).map(|i| Entry::file(format!("data/file-{i:02}"), contents(i, 300_000))))
         .build();
-    let blob = layer.blob(mock_registry::fixtures::Format::Oci);
-    seed_layers(
-        &setup,
-        "library/hostile",
-        &[(blob, layer.diff_id.to_string())],
-    );
+    let digest = layer.digest.to_string();
+    setup
+        .registry
+        .seed(&image_of_layers("library/hostile", "latest", vec![layer]))
+        .unwrap();
     let error = setup.pull("library/hostile:latest").unwrap_err();
     workshop::check!(
-        matches!(error, Error::Escape { .. }),
-        expected = "the pull refused `../escaped`",
+        matches!(&error, Error::Layer { number: 1, source, .. } if matches!(**source, Error::Escape { .. }))
+            && error.to_string().contains(&digest),
+        expected = "the pull refused `../escaped`, naming the layer",
         got = error,
         read = "step-02-layers.md#staying-inside-the-root",
     );
@@ -556,14 +532,20 @@ fn a_layer_whose_gzip_breaks_halfway_installs_nothing() {
         .entry(Entry::file("srv/first", contents(1, 300_000)))
         .entry(Entry::file("srv/second", contents(2, 300_000)))
         .build();
-    let cut = Blob::new(
-        mock_registry::media_types::OCI_LAYER_GZIP,
-        layer.data.slice(..layer.data.len() / 2),
-    );
-    seed_layers(&setup, "library/hello", &[(cut, layer.diff_id.to_string())]);
+    let cut = layer.data.slice(..layer.data.len() / 2);
+    let cut = Layer {
+        digest: Digest::of(&cut),
+        data: cut,
+        ..layer
+    };
+    setup
+        .registry
+        .seed(&image_of_layers("library/hello", "latest", vec![cut]))
+        .unwrap();
     let error = setup.pull("library/hello:latest").unwrap_err();
     workshop::check!(
-        matches!(error, Error::Tar { .. } | Error::Extract { .. })
+        matches!(&error, Error::Layer { number: 1, source, .. }
+            if matches!(**source, Error::Tar { .. } | Error::Extract { .. }))
             && error.to_string().contains("incomplete deflate stream"),
         expected = "an error saying the gzip stream ends too soon",
         got = error,
