@@ -411,32 +411,19 @@ fn report(
         peers::version(&tools.umoci),
         peers::version(&tools.tar),
     );
-    let _ = writeln!(
-        w,
-        "Runs wrote under {}; load average {}.",
-        setting.work, setting.load
-    );
-    let _ = writeln!(
-        w,
-        "{RUNS} runs each, tools alternating; median time, highest peak RSS.\n"
-    );
-    let _ = writeln!(w, "| tool | median s | peak RSS MB |");
-    let _ = writeln!(w, "|---|---:|---:|");
-    for (name, summary) in [
-        ("dockerless pull (first, empty store)", cold),
-        ("dockerless pull (second, same store)", warm),
-        ("dockerless pull, the same files 4× smaller", small_pull),
-        ("skopeo copy", skopeo),
-        ("umoci raw unpack", umoci),
-        ("skopeo copy + umoci raw unpack", theirs),
-        ("tar -xzf × 4 layers (floor)", floor),
-    ] {
-        let _ = writeln!(
-            w,
-            "| {name} | {:.2} | {:.1} |",
-            summary.seconds, summary.peak_mb
-        );
-    }
+    w.push_str(&common::runs_table(
+        &setting.work,
+        &setting.load,
+        &[
+            ("dockerless pull (first, empty store)", cold),
+            ("dockerless pull (second, same store)", warm),
+            ("dockerless pull, the same files 4× smaller", small_pull),
+            ("skopeo copy", skopeo),
+            ("umoci raw unpack", umoci),
+            ("skopeo copy + umoci raw unpack", theirs),
+            ("tar -xzf × 4 layers (floor)", floor),
+        ],
+    ));
     w.push_str(&common::targets_section(&targets, &[]));
 
     let uncompressed = mb(image.uncompressed());

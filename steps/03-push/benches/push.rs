@@ -429,32 +429,19 @@ fn report(
         peers::version(&tools.skopeo.binary),
         peers::version(&tools.curl),
     );
-    let _ = writeln!(
-        w,
-        "Runs wrote under {}; load average {}.",
-        setting.work, setting.load
-    );
-    let _ = writeln!(
-        w,
-        "{RUNS} runs each, tools alternating; median time, highest peak RSS.\n"
-    );
-    let _ = writeln!(w, "| tool | median s | peak RSS MB |");
-    let _ = writeln!(w, "|---|---:|---:|");
-    for (name, summary) in [
-        ("dockerless push (first, empty repository)", first),
-        ("dockerless push (repeat, unchanged image)", repeat),
-        ("skopeo copy oci: → docker:// (empty repository)", skopeo),
-        (
-            "curl PUT × 4 layers, one at a time (floor of a sequential upload)",
-            floor,
-        ),
-    ] {
-        let _ = writeln!(
-            w,
-            "| {name} | {:.2} | {:.1} |",
-            summary.seconds, summary.peak_mb
-        );
-    }
+    w.push_str(&common::runs_table(
+        &setting.work,
+        &setting.load,
+        &[
+            ("dockerless push (first, empty repository)", first),
+            ("dockerless push (repeat, unchanged image)", repeat),
+            ("skopeo copy oci: → docker:// (empty repository)", skopeo),
+            (
+                "curl PUT × 4 layers, one at a time (floor of a sequential upload)",
+                floor,
+            ),
+        ],
+    ));
     let mut notes = Vec::new();
     let allowed = MAX_RATIO_TO_SKOPEO * skopeo.seconds;
     if allowed < floor.seconds && first.seconds > allowed {

@@ -174,6 +174,28 @@ pub fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1e6
 }
 
+/// The part every report shares: where the runs wrote and under what load,
+/// how they were counted, and a row of time and memory for each tool.
+pub fn runs_table(work: &str, load: &str, rows: &[(&str, Summary)]) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(w, "Runs wrote under {work}; load average {load}.");
+    let _ = writeln!(
+        w,
+        "{RUNS} runs each, tools alternating; median time, highest peak RSS.\n"
+    );
+    let _ = writeln!(w, "| tool | median s | peak RSS MB |");
+    let _ = writeln!(w, "|---|---:|---:|");
+    for (name, summary) in rows {
+        let _ = writeln!(
+            w,
+            "| {name} | {:.2} | {:.1} |",
+            summary.seconds, summary.peak_mb
+        );
+    }
+    out
+}
+
 /// One target: what was asked, what was measured, and whether it is met.
 pub struct Target {
     pub goal: String,
