@@ -248,10 +248,9 @@ fn apply_layer(blob: &Path, rootfs: &Path, diff_id: &str, options: &PullOptions)
             inner: ahead,
             hasher: Sha256::new(),
         };
-        let applied = flatten::apply_layer(rootfs, &mut tar, &options.flatten).and_then(|_| {
-            // Whatever the tar reader left (padding after the end marker) counts too.
-            std::io::copy(&mut tar, &mut std::io::sink()).map_err(io)
-        });
+        // It reads the stream to its very end, past the tar's end marker, so
+        // that the hash covers every byte.
+        let applied = flatten::apply_layer(rootfs, &mut tar, &options.flatten);
         drop(tar.inner);
         if let Err(panic) = decompressing.join() {
             std::panic::resume_unwind(panic);

@@ -27,9 +27,18 @@ struct Chunk {
     len: usize,
 }
 
+/// What the reading thread sends.
+enum Message {
+    Bytes(Chunk),
+    /// The source ended: every byte has been sent.
+    End,
+    /// The source failed after the bytes sent before.
+    Failed(io::Error),
+}
+
 /// Starts reading `source` on a thread of `scope`, and returns the reading
-/// end and the thread, which ends once `source` is used up or the reading
-/// end is dropped.
+/// end and the thread, which ends once `source` is used up or fails, or
+/// once the reading end is dropped.
 ///
 /// An error from `source` reaches the reader at the point in the stream
 /// where it happened, and again on every later read.
@@ -48,6 +57,7 @@ pub fn read_ahead<'scope, R: Read + Send + 'scope>(
             len: 0,
         },
         position: 0,
+        ended: false,
         failed: None,
     };
     (reader, thread)
@@ -56,11 +66,7 @@ pub fn read_ahead<'scope, R: Read + Send + 'scope>(
 // ANCHOR: fill_chunks
 /// The reading thread: fills chunks until `source` ends or fails, or until
 /// nobody reads any more.
-fn fill_chunks(
-    source: &mut impl Read,
-    full: &SyncSender<io::Result<Chunk>>,
-    empty: &Receiver<Box<[u8]>>,
-) {
+fn fill_chunks(source: &mut impl Read, full: &SyncSender<Message>, empty: &Receiver<Box<[u8]>>) {
     let mut made = 0;
     loop {
         let bytes = match empty.try_recv() {
@@ -79,17 +85,16 @@ fn fill_chunks(
         let mut chunk = Chunk { bytes, len: 0 };
         let outcome = fill(source, &mut chunk);
         // The bytes before an error still count: the error comes after them.
-        if chunk.len > 0 && full.send(Ok(chunk)).is_err() {
+        if chunk.len > 0 && full.send(Message::Bytes(chunk)).is_err() {
             return;
         }
-        match outcome {
-            Ok(true) => {}
-            Ok(false) => return,
-            Err(error) => {
-                let _ = full.send(Err(error));
-                return;
-            }
-        }
+        let last = match outcome {
+            Ok(true) => continue,
+            Ok(false) => Message::End,
+            Err(error) => Message::Failed(error),
+        };
+        let _ = full.send(last);
+        return;
     }
 }
 // ANCHOR_END: fill_chunks
@@ -110,10 +115,12 @@ fn fill(source: &mut impl Read, chunk: &mut Chunk) -> io::Result<bool> {
 
 /// The reading end of [`read_ahead`].
 pub struct ReadAhead {
-    filled: Receiver<io::Result<Chunk>>,
+    filled: Receiver<Message>,
     drained: Sender<Box<[u8]>>,
     current: Chunk,
     position: usize,
+    /// The source ended and every byte has been read.
+    ended: bool,
     /// The source's error, repeated to every later read.
     failed: Option<(io::ErrorKind, String)>,
 }
@@ -123,14 +130,25 @@ impl BufRead for ReadAhead {
         if let Some((kind, message)) = &self.failed {
             return Err(io::Error::new(*kind, message.clone()));
         }
-        if self.position == self.current.len {
-            // Disconnected: the source has ended and every chunk is read.
-            let Ok(next) = self.filled.recv() else {
-                return Ok(&[]);
+        if self.position == self.current.len && !self.ended {
+            let next = match self.filled.recv() {
+                Ok(Message::Bytes(next)) => next,
+                Ok(Message::End) => {
+                    self.ended = true;
+                    return Ok(&[]);
+                }
+                Ok(Message::Failed(error)) => {
+                    self.failed = Some((error.kind(), error.to_string()));
+                    return Err(error);
+                }
+                // Only a panic ends the thread without a last message: the
+                // stream must not look complete.
+                Err(_) => {
+                    let error = io::Error::other("the thread reading ahead stopped halfway");
+                    self.failed = Some((error.kind(), error.to_string()));
+                    return Err(error);
+                }
             };
-            let next = next.inspect_err(|error| {
-                self.failed = Some((error.kind(), error.to_string()));
-            })?;
             let drained = std::mem::replace(&mut self.current, next);
             self.position = 0;
             if !drained.bytes.is_empty() {

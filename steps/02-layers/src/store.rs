@@ -18,6 +18,7 @@
 //! directories never collide with an image.
 
 use crate::error::{Error, Result};
+use crate::flatten::open_tree;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use step_01_registry::Reference;
@@ -344,7 +345,6 @@ fn swap_into_place(new: &Path, target: &Path) -> Result<()> {
 /// Removes a directory tree, making read-only directories writable first
 /// (images contain them, and they must not stop the cleanup).
 pub fn remove_tree(path: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
     if std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_dir()) {
         return std::fs::remove_file(path).map_err(io_error(path));
     }
@@ -352,17 +352,8 @@ pub fn remove_tree(path: &Path) -> Result<()> {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(_) => {
-            let mut stack = vec![path.to_path_buf()];
-            while let Some(dir) = stack.pop() {
-                let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
-                if let Ok(entries) = std::fs::read_dir(&dir) {
-                    for entry in entries.flatten() {
-                        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                            stack.push(entry.path());
-                        }
-                    }
-                }
-            }
+            // Whatever this cannot open, the second try names.
+            let _ = open_tree(path);
             std::fs::remove_dir_all(path).map_err(io_error(path))
         }
     }

@@ -1090,25 +1090,31 @@ fn a_directory_opened_for_a_later_layer_takes_that_layers_mode_if_it_lists_it() 
 
 #[test]
 fn opening_read_only_directories_never_reaches_outside_the_root() {
-    // A read-only directory beside the root, and symlinks that point at it.
+    // Read-only directories beside the root, and symlinks that point at
+    // them: written through, whited out, replaced, hidden by an opaque
+    // marker. Only the links may change, never what they point at.
     let (dir, root) = fresh_root();
     let outside = dir.path().join("outside");
-    fs::create_dir(&outside).unwrap();
+    fs::create_dir_all(outside.join("inner")).unwrap();
     fs::write(outside.join("kept"), "kept").unwrap();
-    fs::set_permissions(&outside, fs::Permissions::from_mode(0o555)).unwrap();
+    for path in [outside.join("inner"), outside.clone()] {
+        fs::set_permissions(path, fs::Permissions::from_mode(0o555)).unwrap();
+    }
     let absolute = outside.to_str().expect("a UTF-8 path").to_string();
     let layers = [
         layer([
             Entry::symlink("up", "../outside"),
+            Entry::symlink("up2", "../outside"),
             Entry::symlink("abs", absolute.as_str()),
-            Entry::dir("inside/").mode(0o555),
+            Entry::dir("d/").mode(0o555),
+            Entry::symlink("d/link", "../../outside"),
         ]),
         layer([
-            Entry::file("up/new", "x"),
+            Entry::file("abs/new", "x"),
             Entry::whiteout("abs/kept"),
-            Entry::opaque("up/"),
-            Entry::file("abs/also", "x"),
-            Entry::file("inside/x", "x"),
+            Entry::whiteout("up"),
+            Entry::file("up2", "now a file"),
+            Entry::opaque("d/"),
         ]),
     ];
     let result = as_normal_user(|| {
@@ -1116,15 +1122,70 @@ fn opening_read_only_directories_never_reaches_outside_the_root() {
             apply(&root, &layer.data, Options { privileged: false }).map(drop)
         })
     });
-    let listing: Vec<String> = fs::read_dir(&outside)
+    check!(
+        result.is_ok(),
+        expected = "both layers applied, inside the root",
+        got = result,
+        read = "step-02-layers.md#staying-inside-the-root",
+    );
+    let mut listing: Vec<String> = fs::read_dir(&outside)
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
+    listing.sort();
     check_eq!(
-        (mode(&outside), listing),
-        (0o555, vec!["kept".to_string()]),
+        (mode(&outside), mode(&outside.join("inner")), listing),
+        (0o555, 0o555, vec!["inner".to_string(), "kept".to_string()]),
         read = "step-02-layers.md#staying-inside-the-root",
-        "the directory outside the root, after layers aimed at it (they applied: {result:?})"
+        "the directories outside the root, after layers aimed at them"
+    );
+}
+
+#[test]
+fn a_lower_directory_without_search_permission_takes_a_new_subdirectory() {
+    // The layer's new directories get their modes before the lower ones
+    // get theirs back: deepest first, so every directory is still open
+    // when the one below it is set.
+    let (_dir, root, result) = flatten_as_normal_user(&[
+        layer([Entry::dir("a/").mode(0o600)]),
+        layer([
+            Entry::dir("a/sub/").mode(0o555),
+            Entry::file("a/sub/f", "f"),
+        ]),
+    ]);
+    check!(
+        result.is_ok(),
+        expected = "both layers applied",
+        got = result,
+        read = READ_ONLY,
+    );
+    check_eq!(
+        modes_listing(&root),
+        ["/a d 0600", "/a/sub d 0555", "/a/sub/f f 0644"],
+        read = READ_ONLY,
+        "the tree, each directory with its own layer's mode"
+    );
+}
+
+#[test]
+fn a_skipped_device_does_not_open_what_it_would_have_replaced() {
+    // Without root a device node is skipped, and so is a hard link to it:
+    // the read-only tree at the link's path stays as it is.
+    let (_dir, root, result) = flatten_as_normal_user(&[
+        layer([Entry::dir("t/").mode(0o555), Entry::dir("t/u/").mode(0o555)]),
+        layer([Entry::char_device("d2", 1, 3), Entry::hardlink("t", "d2")]),
+    ]);
+    check!(
+        result.is_ok(),
+        expected = "both layers applied",
+        got = result,
+        read = READ_ONLY,
+    );
+    check_eq!(
+        modes_listing(&root),
+        ["/t d 0555", "/t/u d 0555"],
+        read = READ_ONLY,
+        "the read-only tree, untouched"
     );
 }
 

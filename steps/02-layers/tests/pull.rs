@@ -512,10 +512,28 @@ fn a_hostile_entry_at_the_start_of_a_big_layer_stops_the_pull_at_once() {
         .registry
         .seed(&image_of_layers("library/hostile", "latest", vec![layer]))
         .unwrap();
-    let error = setup.pull("library/hostile:latest").unwrap_err();
+    // A hang guard, not a time limit: a pull that deadlocks would otherwise
+    // stop the whole test run instead of failing this check.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(setup.pull("library/hostile:latest"));
+    });
+    let Ok(pulled) = receiver.recv_timeout(Duration::from_secs(300)) else {
+        workshop::fail(
+            "the pull to end with an error",
+            "no end after five minutes: the extraction and the decompression wait for each other",
+            "step-02-layers.md#two-cores-for-one-layer",
+        );
+    };
+    check_refused(pulled, &digest);
+}
+
+/// The hostile pull's outcome: `../escaped` refused, the layer named.
+fn check_refused(pulled: Result<Pulled, Error>, digest: &str) {
+    let error = pulled.unwrap_err();
     workshop::check!(
         matches!(&error, Error::Layer { number: 1, source, .. } if matches!(**source, Error::Escape { .. }))
-            && error.to_string().contains(&digest),
+            && error.to_string().contains(digest),
         expected = "the pull refused `../escaped`, naming the layer",
         got = error,
         read = "step-02-layers.md#staying-inside-the-root",

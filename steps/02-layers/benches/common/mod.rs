@@ -94,13 +94,16 @@ pub fn work_dir(prefix: &str, parent: &Path) -> BenchResult<tempfile::TempDir> {
 
 /// Sets `FS_TOPDIR_FL` on the directory `handle`: `chattr +T`.
 fn spread_subdirectories(handle: &std::fs::File) -> nix::Result<()> {
+    use nix::libc::{FS_IOC_GETFLAGS, FS_IOC_SETFLAGS, c_int};
     use std::os::fd::AsRawFd;
-    const FS_TOPDIR_FL: std::ffi::c_long = 0x0002_0000;
-    nix::ioctl_read!(get_flags, b'f', 1, std::ffi::c_long);
-    nix::ioctl_write_ptr!(set_flags, b'f', 2, std::ffi::c_long);
-    let mut flags: std::ffi::c_long = 0;
-    // SAFETY: both calls pass a pointer to a live `c_long`, of the size
-    // their request numbers name, on a descriptor we hold open.
+    /// `linux/fs.h`: "top of directory hierarchies".
+    const FS_TOPDIR_FL: c_int = 0x0002_0000;
+    // The request numbers say `long`, but the kernel reads and writes an `int`.
+    nix::ioctl_read_bad!(get_flags, FS_IOC_GETFLAGS, c_int);
+    nix::ioctl_write_ptr_bad!(set_flags, FS_IOC_SETFLAGS, c_int);
+    let mut flags: c_int = 0;
+    // SAFETY: both calls pass a pointer to a live `c_int`, which is what
+    // the kernel reads and writes for them, on a descriptor we hold open.
     unsafe {
         get_flags(handle.as_raw_fd(), &mut flags)?;
         flags |= FS_TOPDIR_FL;

@@ -37,7 +37,7 @@ pub(super) struct Extraction<'a> {
     directories: PendingDirectories,
     /// Device nodes skipped (not root): hard links to them are skipped too.
     skipped: HashSet<PathBuf>,
-    /// Lower layers' read-only directories opened for this layer (not root).
+    /// Lower layers' directories known to be open to us (not root).
     opened: OpenedDirectories,
     applied: Applied,
 }
@@ -87,12 +87,12 @@ impl<'a> Extraction<'a> {
         };
         let path =
             resolve_in_root(self.root, &relative).map_err(extract(&self.root.join(&relative)))?;
-        let marker = Marker::of(file_name).map_err(escape)?;
         if !self.options.privileged {
-            self.open_up(&path, kind, marker.as_ref())
+            self.opened
+                .open_parents(self.root, &path, &mut self.directories)
                 .map_err(extract(&path))?;
         }
-        if let Some(marker) = marker {
+        if let Some(marker) = Marker::of(file_name).map_err(escape)? {
             self.whiteout(marker, &path).map_err(extract(&path))?;
             self.applied.whiteouts += 1;
             return Ok(());
@@ -112,6 +112,10 @@ impl<'a> Extraction<'a> {
         // buffer; from the entry alone it would write 8 KiB at a time.
         let buffer = entry.size().clamp(1, FILE_BUFFER_BYTES as u64) as usize;
         let mut data = BufReader::with_capacity(buffer, entry);
+        if !matches!(node, Node::Directory) {
+            // It replaces whatever is at the path, a directory tree included.
+            self.open_to_delete(&path).map_err(extract(&path))?;
+        }
         node::create(&path, &node, &mut data, &meta, self.options).map_err(extract(&path))?;
         if matches!(node, Node::Directory) {
             self.directories
@@ -124,35 +128,28 @@ impl<'a> Extraction<'a> {
     }
     // ANCHOR_END: apply
 
-    // ANCHOR: open_up
-    /// Without root: opens the lower layers' read-only directories the
-    /// entry at `path` writes in, and any directory tree it deletes.
-    fn open_up(&mut self, path: &Path, kind: EntryType, marker: Option<&Marker>) -> io::Result<()> {
-        self.opened.open_parents(self.root, path)?;
-        let dir = path.parent().unwrap_or(self.root);
-        match marker {
-            Some(Marker::Opaque) => open_tree(dir),
-            Some(Marker::Whiteout(name)) => open_tree(&dir.join(name)),
-            // A directory over a directory keeps it, and a device node is
-            // skipped without root; anything else replaces what is there.
-            None if matches!(
-                kind,
-                EntryType::Directory | EntryType::Char | EntryType::Block
-            ) =>
-            {
-                Ok(())
-            }
-            None => open_tree(path),
-        }
-    }
-    // ANCHOR_END: open_up
-
     /// Applies a whiteout marker found at `path` (resolved in the root).
     fn whiteout(&self, marker: Marker, path: &Path) -> io::Result<()> {
         let dir = path.parent().unwrap_or(self.root);
         match marker {
-            Marker::Opaque => hide_lower_children(dir, &self.written),
-            Marker::Whiteout(name) => self.written.remove_lower(&dir.join(name)),
+            Marker::Opaque => {
+                self.open_to_delete(dir)?;
+                hide_lower_children(dir, &self.written)
+            }
+            Marker::Whiteout(name) => {
+                let doomed = dir.join(name);
+                self.open_to_delete(&doomed)?;
+                self.written.remove_lower(&doomed)
+            }
+        }
+    }
+
+    /// Without root, makes the lower layers' directory tree at `path` (if
+    /// it is one) open to us, just before it is deleted.
+    fn open_to_delete(&self, path: &Path) -> io::Result<()> {
+        match self.options.privileged {
+            true => Ok(()),
+            false => open_tree(path),
         }
     }
 
@@ -184,6 +181,7 @@ impl<'a> Extraction<'a> {
             return Ok(());
         }
         create_parent(path).map_err(extract)?;
+        self.open_to_delete(path).map_err(extract)?;
         node::link(path, &target).map_err(|error| match error {
             LinkError::Missing => refuse("the target is in neither this layer nor a lower one"),
             LinkError::Directory => {
@@ -196,13 +194,10 @@ impl<'a> Extraction<'a> {
         Ok(())
     }
 
-    /// Sets the modes and times of the layer's directories, and says what
+    /// Sets the modes and times of the layer's directories, gives the lower
+    /// layers' directories opened for it their modes back, and says what
     /// was applied.
     pub(super) fn finish(self) -> Result<Applied, Error> {
-        // The lower layers' modes first, so that this layer's win.
-        self.opened
-            .restore()
-            .map_err(|(path, source)| Error::Io { path, source })?;
         self.directories.apply(self.root)?;
         Ok(self.applied)
     }

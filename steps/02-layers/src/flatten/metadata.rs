@@ -102,15 +102,27 @@ impl Meta {
 struct Pending {
     /// The entry's name, for errors.
     entry: String,
-    meta: Meta,
+    change: Change,
     /// The directory's identity, so a path that now leads somewhere else
     /// (the directory was replaced later in the layer) is left alone.
     dev: u64,
     ino: u64,
 }
 
-/// The directories a layer wrote, with their modes and mtimes, applied
-/// deepest first once the layer is done.
+/// What a directory gets when the layer is done.
+#[derive(Debug)]
+enum Change {
+    /// A directory of this layer: its mode and mtime from the header.
+    Written(Meta),
+    /// A lower layer's directory opened for this layer (without root): its
+    /// mode back. Its mtime moved with every entry written in it, as it
+    /// does for root.
+    Reopened { mode: u32 },
+}
+
+/// The directories a layer wrote, with their modes and mtimes, and the lower
+/// layers' directories it opened, with their modes, applied deepest first
+/// once the layer is done.
 #[derive(Debug, Default)]
 pub(super) struct PendingDirectories(BTreeMap<PathBuf, Pending>);
 
@@ -124,12 +136,25 @@ impl PendingDirectories {
             path.to_path_buf(),
             Pending {
                 entry: entry.to_string(),
-                meta: *meta,
+                change: Change::Written(*meta),
                 dev: stat.dev(),
                 ino: stat.ino(),
             },
         );
         Ok(())
+    }
+
+    /// Remembers that the lower layer's directory at `path` (found as
+    /// `stat`) is to get `mode` back, unless this layer gives it its own.
+    pub(super) fn remember_to_restore(&mut self, path: &Path, stat: &fs::Metadata) {
+        self.0.entry(path.to_path_buf()).or_insert(Pending {
+            entry: format!("{} (a lower layer's directory)", path.display()),
+            change: Change::Reopened {
+                mode: stat.mode() & 0o7777,
+            },
+            dev: stat.dev(),
+            ino: stat.ino(),
+        });
     }
 
     /// Sets each directory's mode and mtime, children before parents, so a
@@ -172,9 +197,14 @@ fn apply_one(root: &Path, relative: &Path, dir: &Pending) -> io::Result<()> {
     if (stat.dev(), stat.ino()) != (dir.dev, dir.ino) {
         return Ok(());
     }
-    file.set_permissions(fs::Permissions::from_mode(dir.meta.mode))?;
-    let time = dir.meta.time();
-    futimens(file.as_fd(), &time, &time)?;
+    match &dir.change {
+        Change::Written(meta) => {
+            file.set_permissions(fs::Permissions::from_mode(meta.mode))?;
+            let time = meta.time();
+            futimens(file.as_fd(), &time, &time)?;
+        }
+        Change::Reopened { mode } => file.set_permissions(fs::Permissions::from_mode(*mode))?,
+    }
     Ok(())
 }
 

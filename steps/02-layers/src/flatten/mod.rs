@@ -34,6 +34,7 @@ use nix::unistd::geteuid;
 
 use crate::error::Error;
 
+pub(crate) use read_only::open_tree;
 pub use resolve::{MAX_SYMLINKS, clean_name, components_reversed, resolve_in_root};
 
 /// How to apply a layer.

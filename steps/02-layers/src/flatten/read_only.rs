@@ -3,49 +3,48 @@
 //! Root writes into a `0555` directory whatever its mode says; a normal user
 //! cannot. Images based on Fedora and its kin ship `/usr/bin`, `/usr/lib`
 //! and others as `0555`, so the layer that installs a package into them
-//! would fail for anyone pulling without root. A directory of the layer
-//! being applied is no problem: it stays `0700` until the layer is done
-//! (`metadata`). For the lower layers' directories, a pull without root does
-//! what rootless tools do:
+//! would fail for anyone pulling without root. A directory this layer
+//! creates is no problem: it is made `0700` and gets its mode when the layer
+//! is done (`metadata`). For the lower layers' directories, a pull without
+//! root does what rootless tools do:
 //!
-//! - before an entry is applied, every directory above it is made
-//!   `u+rwx`, and its mode remembered ([`OpenedDirectories::open_parents`]);
-//!   when the layer is done, each gets its mode back, before the layer's own
-//!   directories get theirs, so a mode this layer gives wins;
+//! - before an entry is applied, every directory above it is made `u+rwx`
+//!   ([`OpenedDirectories::open_parents`]), and its mode is remembered with
+//!   the layer's own pending directories; when the layer is done, all of
+//!   them get their modes deepest first, and where this layer lists the same
+//!   directory, its own mode wins;
 //! - a directory tree about to be deleted (by a whiteout, an opaque marker,
-//!   or a file that replaces it) is made `u+rwx` throughout first
+//!   or an entry that replaces it) is made `u+rwx` throughout first
 //!   ([`open_tree`]), since emptying a directory needs write permission on it.
-//!
-//! The opened directories are held open, and their modes are restored
-//! through those descriptors: by the end of the layer, a path that was a
-//! directory may have become a symlink, and a path is never trusted twice.
 
 use std::collections::HashSet;
-use std::fs::{self, File, OpenOptions, Permissions};
+use std::fs::{self, Permissions};
 use std::io;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::OFlag;
+use super::metadata::PendingDirectories;
 
 /// What we need on a directory to create, delete and look up its entries.
 const OWNER_ALL: u32 = 0o700;
 
-/// The lower layers' directories opened for one layer.
+/// The lower layers' directories known to be open to us in this layer.
 #[derive(Debug, Default)]
 pub(super) struct OpenedDirectories {
-    /// Directories known to be open to us in this layer.
     checked: HashSet<PathBuf>,
-    /// Each opened directory: its path (for messages), a descriptor, and its
-    /// mode before, in the order opened.
-    opened: Vec<(PathBuf, File, u32)>,
 }
 
 impl OpenedDirectories {
     /// Makes every existing directory between `root` (exclusive) and
-    /// `path` (exclusive) open to us. `path` was just resolved inside the
-    /// root, so none of them is a symlink.
-    pub(super) fn open_parents(&mut self, root: &Path, path: &Path) -> io::Result<()> {
+    /// `path` (exclusive) open to us, and remembers in `pending` the mode to
+    /// give each back. `path` was just resolved inside the root, so none of
+    /// them is a symlink.
+    pub(super) fn open_parents(
+        &mut self,
+        root: &Path,
+        path: &Path,
+        pending: &mut PendingDirectories,
+    ) -> io::Result<()> {
         let mut unchecked = Vec::new();
         let mut dir = path.parent();
         while let Some(parent) = dir {
@@ -66,24 +65,10 @@ impl OpenedDirectories {
             };
             let mode = meta.mode() & 0o7777;
             if mode & OWNER_ALL != OWNER_ALL {
+                pending.remember_to_restore(dir, &meta);
                 fs::set_permissions(dir, Permissions::from_mode(mode | OWNER_ALL))?;
-                let handle = OpenOptions::new()
-                    .read(true)
-                    .custom_flags((OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW).bits())
-                    .open(dir)?;
-                self.opened.push((dir.to_path_buf(), handle, mode));
             }
             self.checked.insert(dir.to_path_buf());
-        }
-        Ok(())
-    }
-
-    /// Gives every opened directory its mode back, the last opened first.
-    pub(super) fn restore(self) -> Result<(), (PathBuf, io::Error)> {
-        for (path, handle, mode) in self.opened.into_iter().rev() {
-            handle
-                .set_permissions(Permissions::from_mode(mode))
-                .map_err(|error| (path, error))?;
         }
         Ok(())
     }
@@ -92,7 +77,7 @@ impl OpenedDirectories {
 /// Makes the directory tree at `path`, if there is one, open to us
 /// throughout, so that it can be deleted. Symlinks are not followed: only
 /// real directories under `path` are changed.
-pub(super) fn open_tree(path: &Path) -> io::Result<()> {
+pub(crate) fn open_tree(path: &Path) -> io::Result<()> {
     let mut stack = vec![path.to_path_buf()];
     while let Some(dir) = stack.pop() {
         let meta = match fs::symlink_metadata(&dir) {
