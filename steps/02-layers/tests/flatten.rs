@@ -953,6 +953,20 @@ fn flatten_as_normal_user(layers: &[Layer]) -> (TempDir, PathBuf, Result<(), Str
     (dir, root, result)
 }
 
+/// Applies `layers` as a normal user would, and checks that every layer
+/// applied and that the tree is `expected` (path, type and mode of each
+/// entry); `what` says what the tree shows.
+fn check_flattened_as_normal_user(layers: &[Layer], expected: &[&str], what: &str) {
+    let (_dir, root, result) = flatten_as_normal_user(layers);
+    check!(
+        result.is_ok(),
+        expected = "every layer applied",
+        got = result,
+        read = READ_ONLY,
+    );
+    check_eq!(modes_listing(&root), expected, read = READ_ONLY, "{what}");
+}
+
 /// The listing of `root`, mode and type of each path, owners left out.
 fn modes_listing(root: &Path) -> Vec<String> {
     let listing = tree::listing_with(
@@ -975,31 +989,24 @@ const READ_ONLY: &str = "step-02-layers.md#running-without-root";
 fn a_read_only_directory_of_a_lower_layer_takes_a_later_layers_entries() {
     // Fedora and its kin ship /usr/bin and /usr/lib read-only (0555): the
     // next layer's packages must still land there when pulled without root.
-    let (_dir, root, result) = flatten_as_normal_user(&[
-        layer([
-            Entry::dir("usr/").mode(0o555),
-            Entry::dir("usr/bin/").mode(0o555),
-            Entry::file("usr/bin/old", "old"),
-            Entry::file("usr/bin/replaced", "old"),
-        ]),
-        layer([
-            Entry::file("usr/bin/new", "new"),
-            Entry::file("usr/bin/replaced", "new"),
-            Entry::symlink("usr/bin/link", "new"),
-            Entry::dir("usr/bin/sub/"),
-            Entry::file("usr/bin/sub/deeper", "new"),
-            Entry::whiteout("usr/bin/old"),
-        ]),
-    ]);
-    check!(
-        result.is_ok(),
-        expected = "both layers applied",
-        got = result,
-        read = READ_ONLY,
-    );
-    check_eq!(
-        modes_listing(&root),
-        [
+    check_flattened_as_normal_user(
+        &[
+            layer([
+                Entry::dir("usr/").mode(0o555),
+                Entry::dir("usr/bin/").mode(0o555),
+                Entry::file("usr/bin/old", "old"),
+                Entry::file("usr/bin/replaced", "old"),
+            ]),
+            layer([
+                Entry::file("usr/bin/new", "new"),
+                Entry::file("usr/bin/replaced", "new"),
+                Entry::symlink("usr/bin/link", "new"),
+                Entry::dir("usr/bin/sub/"),
+                Entry::file("usr/bin/sub/deeper", "new"),
+                Entry::whiteout("usr/bin/old"),
+            ]),
+        ],
+        &[
             "/usr d 0555",
             "/usr/bin d 0555",
             "/usr/bin/link l 0777",
@@ -1008,83 +1015,66 @@ fn a_read_only_directory_of_a_lower_layer_takes_a_later_layers_entries() {
             "/usr/bin/sub d 0755",
             "/usr/bin/sub/deeper f 0644",
         ],
-        read = READ_ONLY,
-        "the tree, with the read-only directories read-only again"
+        "the tree, with the read-only directories read-only again",
     );
 }
 
 #[test]
 fn a_read_only_tree_of_a_lower_layer_can_be_replaced_or_deleted() {
-    let (_dir, root, result) = flatten_as_normal_user(&[
-        layer([
-            Entry::dir("opt/").mode(0o555),
-            Entry::dir("opt/app/").mode(0o555),
-            Entry::dir("opt/app/lib/").mode(0o500),
-            Entry::file("opt/app/lib/x", "x").mode(0o444),
-            Entry::dir("srv/").mode(0o555),
-            Entry::dir("srv/data/").mode(0),
-            Entry::file("srv/data/y", "y"),
-            Entry::dir("etc/").mode(0o555),
-            Entry::dir("etc/old/").mode(0o555),
-            Entry::file("etc/old/z", "z"),
-        ]),
-        layer([
-            // A file over a read-only tree, a whiteout of one, and an
-            // opaque directory hiding one.
-            Entry::file("opt/app", "now a file"),
-            Entry::whiteout("srv"),
-            Entry::opaque("etc/"),
-            Entry::file("etc/new", "new"),
-        ]),
-    ]);
-    check!(
-        result.is_ok(),
-        expected = "both layers applied",
-        got = result,
-        read = READ_ONLY,
-    );
-    check_eq!(
-        modes_listing(&root),
-        [
+    check_flattened_as_normal_user(
+        &[
+            layer([
+                Entry::dir("opt/").mode(0o555),
+                Entry::dir("opt/app/").mode(0o555),
+                Entry::dir("opt/app/lib/").mode(0o500),
+                Entry::file("opt/app/lib/x", "x").mode(0o444),
+                Entry::dir("srv/").mode(0o555),
+                Entry::dir("srv/data/").mode(0),
+                Entry::file("srv/data/y", "y"),
+                Entry::dir("etc/").mode(0o555),
+                Entry::dir("etc/old/").mode(0o555),
+                Entry::file("etc/old/z", "z"),
+            ]),
+            layer([
+                // A file over a read-only tree, a whiteout of one, and an
+                // opaque directory hiding one.
+                Entry::file("opt/app", "now a file"),
+                Entry::whiteout("srv"),
+                Entry::opaque("etc/"),
+                Entry::file("etc/new", "new"),
+            ]),
+        ],
+        &[
             "/etc d 0555",
             "/etc/new f 0644",
             "/opt d 0555",
-            "/opt/app f 0644"
+            "/opt/app f 0644",
         ],
-        read = READ_ONLY,
-        "the tree after the read-only trees were replaced, deleted and hidden"
+        "the tree after the read-only trees were replaced, deleted and hidden",
     );
 }
 
 #[test]
 fn a_directory_opened_for_a_later_layer_takes_that_layers_mode_if_it_lists_it() {
-    let (_dir, root, result) = flatten_as_normal_user(&[
-        layer([
-            Entry::dir("var/").mode(0o555),
-            Entry::dir("etc/").mode(0o555),
-        ]),
-        layer([
-            Entry::file("var/a", "a"),
-            Entry::dir("var/").mode(0o750),
-            Entry::file("etc/b", "b"),
-        ]),
-    ]);
-    check!(
-        result.is_ok(),
-        expected = "both layers applied",
-        got = result,
-        read = READ_ONLY,
-    );
-    check_eq!(
-        modes_listing(&root),
-        [
+    check_flattened_as_normal_user(
+        &[
+            layer([
+                Entry::dir("var/").mode(0o555),
+                Entry::dir("etc/").mode(0o555),
+            ]),
+            layer([
+                Entry::file("var/a", "a"),
+                Entry::dir("var/").mode(0o750),
+                Entry::file("etc/b", "b"),
+            ]),
+        ],
+        &[
             "/etc d 0555",
             "/etc/b f 0644",
             "/var d 0750",
-            "/var/a f 0644"
+            "/var/a f 0644",
         ],
-        read = READ_ONLY,
-        "the upper layer's mode for var/, the lower layer's for etc/"
+        "the upper layer's mode for var/, the lower layer's for etc/",
     );
 }
 
@@ -1146,24 +1136,16 @@ fn a_lower_directory_without_search_permission_takes_a_new_subdirectory() {
     // The layer's new directories get their modes before the lower ones
     // get theirs back: deepest first, so every directory is still open
     // when the one below it is set.
-    let (_dir, root, result) = flatten_as_normal_user(&[
-        layer([Entry::dir("a/").mode(0o600)]),
-        layer([
-            Entry::dir("a/sub/").mode(0o555),
-            Entry::file("a/sub/f", "f"),
-        ]),
-    ]);
-    check!(
-        result.is_ok(),
-        expected = "both layers applied",
-        got = result,
-        read = READ_ONLY,
-    );
-    check_eq!(
-        modes_listing(&root),
-        ["/a d 0600", "/a/sub d 0555", "/a/sub/f f 0644"],
-        read = READ_ONLY,
-        "the tree, each directory with its own layer's mode"
+    check_flattened_as_normal_user(
+        &[
+            layer([Entry::dir("a/").mode(0o600)]),
+            layer([
+                Entry::dir("a/sub/").mode(0o555),
+                Entry::file("a/sub/f", "f"),
+            ]),
+        ],
+        &["/a d 0600", "/a/sub d 0555", "/a/sub/f f 0644"],
+        "the tree, each directory with its own layer's mode",
     );
 }
 
@@ -1171,21 +1153,13 @@ fn a_lower_directory_without_search_permission_takes_a_new_subdirectory() {
 fn a_skipped_device_does_not_open_what_it_would_have_replaced() {
     // Without root a device node is skipped, and so is a hard link to it:
     // the read-only tree at the link's path stays as it is.
-    let (_dir, root, result) = flatten_as_normal_user(&[
-        layer([Entry::dir("t/").mode(0o555), Entry::dir("t/u/").mode(0o555)]),
-        layer([Entry::char_device("d2", 1, 3), Entry::hardlink("t", "d2")]),
-    ]);
-    check!(
-        result.is_ok(),
-        expected = "both layers applied",
-        got = result,
-        read = READ_ONLY,
-    );
-    check_eq!(
-        modes_listing(&root),
-        ["/t d 0555", "/t/u d 0555"],
-        read = READ_ONLY,
-        "the read-only tree, untouched"
+    check_flattened_as_normal_user(
+        &[
+            layer([Entry::dir("t/").mode(0o555), Entry::dir("t/u/").mode(0o555)]),
+            layer([Entry::char_device("d2", 1, 3), Entry::hardlink("t", "d2")]),
+        ],
+        &["/t d 0555", "/t/u d 0555"],
+        "the read-only tree, untouched",
     );
 }
 
