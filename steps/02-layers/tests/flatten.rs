@@ -1136,15 +1136,24 @@ fn a_lower_directory_without_search_permission_takes_a_new_subdirectory() {
     // The layer's new directories get their modes before the lower ones
     // get theirs back: deepest first, so every directory is still open
     // when the one below it is set.
+    // The lower `a/` must also be opened before a name below it can be
+    // resolved at all.
     check_flattened_as_normal_user(
         &[
-            layer([Entry::dir("a/").mode(0o600)]),
+            layer([Entry::dir("a/").mode(0o600), Entry::dir("a/b/")]),
             layer([
                 Entry::dir("a/sub/").mode(0o555),
                 Entry::file("a/sub/f", "f"),
+                Entry::file("a/b/f", "f"),
             ]),
         ],
-        &["/a d 0600", "/a/sub d 0555", "/a/sub/f f 0644"],
+        &[
+            "/a d 0600",
+            "/a/b d 0755",
+            "/a/b/f f 0644",
+            "/a/sub d 0555",
+            "/a/sub/f f 0644",
+        ],
         "the tree, each directory with its own layer's mode",
     );
 }

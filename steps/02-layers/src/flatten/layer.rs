@@ -85,9 +85,16 @@ impl<'a> Extraction<'a> {
                 source,
             }
         };
-        let path =
-            resolve_in_root(self.root, &relative).map_err(extract(&self.root.join(&relative)))?;
+        let lexical = self.root.join(&relative);
         if !self.options.privileged {
+            // Resolving must be able to look into the directories on the way.
+            self.opened
+                .open_parents(self.root, &lexical, &mut self.directories)
+                .map_err(extract(&lexical))?;
+        }
+        let path = resolve_in_root(self.root, &relative).map_err(extract(&lexical))?;
+        if !self.options.privileged {
+            // And symlinks on the way may have led elsewhere in the root.
             self.opened
                 .open_parents(self.root, &path, &mut self.directories)
                 .map_err(extract(&path))?;

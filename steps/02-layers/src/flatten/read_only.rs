@@ -37,8 +37,9 @@ pub(super) struct OpenedDirectories {
 impl OpenedDirectories {
     /// Makes every existing directory between `root` (exclusive) and
     /// `path` (exclusive) open to us, and remembers in `pending` the mode to
-    /// give each back. `path` was just resolved inside the root, so none of
-    /// them is a symlink.
+    /// give each back. `path` is `root` and plain names (no `.` or `..`);
+    /// the walk goes down from the root and stops at the first component
+    /// that is not a real directory, so it never follows a symlink.
     pub(super) fn open_parents(
         &mut self,
         root: &Path,
