@@ -26,8 +26,7 @@ mod common;
 use common::image::{self, Image, Plan};
 use common::peers::{self, Sample, Skopeo};
 use common::{
-    BenchResult, CHILD_PULL, IMAGE, RUNS, Summary, Target, child_pull, load_average, machine, mb,
-    push, total,
+    BenchResult, CHILD_PULL, IMAGE, RUNS, Summary, Target, load_average, machine, mb, push, total,
 };
 use std::fmt::Write as _;
 use std::io::{BufReader, Read};
@@ -55,21 +54,7 @@ const MAX_RSS_MB: f64 = 30.0;
 const MAX_RSS_GROWTH: f64 = 1.1;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some(CHILD_PULL) => child_pull(&args[1..]).map(|()| true),
-        Some(peers::MEASURE) => peers::measuring_parent(&args[1..]).map_err(Into::into),
-        // `cargo bench` passes `--bench`; there are no options to read.
-        _ => run().map(|()| true),
-    };
-    match result {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(error) => {
-            eprintln!("pull benchmark: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    common::bench_main("pull", &[], run)
 }
 
 /// The peers, found on PATH.

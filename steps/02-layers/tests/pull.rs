@@ -84,6 +84,16 @@ fn entries(dir: &Path) -> Vec<String> {
     found
 }
 
+/// The pull of `library/hello` got through: its program is in place.
+fn check_hello_installed(pulled: &Pulled) {
+    workshop::check!(
+        pulled.path.join("bin/hello").exists(),
+        expected = "bin/hello installed",
+        got = pulled.path,
+        read = READ
+    );
+}
+
 /// After a failed pull of a new `library/hello:latest` (with a `srv/`
 /// directory): the version pulled before is still in place, whole, and no
 /// half-written image is left.
@@ -206,12 +216,7 @@ fn a_cut_download_resumes_with_range() {
         got = resumed,
         read = READ
     );
-    workshop::check!(
-        pulled.path.join("bin/hello").exists(),
-        expected = "bin/hello installed",
-        got = pulled.path,
-        read = READ
-    );
+    check_hello_installed(&pulled);
 }
 
 #[test]
@@ -226,12 +231,7 @@ fn a_server_that_ignores_range_is_read_from_the_start() {
     let pulled = setup
         .pull("library/hello:latest")
         .expect("the pull recovers");
-    workshop::check!(
-        pulled.path.join("bin/hello").exists(),
-        expected = "bin/hello installed",
-        got = pulled.path,
-        read = READ
-    );
+    check_hello_installed(&pulled);
 }
 
 #[test]

@@ -30,8 +30,7 @@ mod common;
 use common::image::{self, Image};
 use common::peers::{self, Registry, Sample, Skopeo};
 use common::{
-    BenchResult, CHILD_PULL, IMAGE, RUNS, Summary, Target, child_pull, load_average, machine, mb,
-    total,
+    BenchResult, CHILD_PULL, IMAGE, RUNS, Summary, Target, load_average, machine, mb, total,
 };
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -56,22 +55,7 @@ const MAX_REPEAT_RATIO: f64 = 0.1;
 const MAX_RSS_MB: f64 = 30.0;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some(CHILD_PUSH) => child_push(&args[1..]).map(|()| true),
-        Some(CHILD_PULL) => child_pull(&args[1..]).map(|()| true),
-        Some(peers::MEASURE) => peers::measuring_parent(&args[1..]).map_err(Into::into),
-        // `cargo bench` passes `--bench`; there are no options to read.
-        _ => run().map(|()| true),
-    };
-    match result {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(error) => {
-            eprintln!("push benchmark: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    common::bench_main("push", &[(CHILD_PUSH, child_push)], run)
 }
 
 /// The push as `dockerless push -q` does it, in this process.

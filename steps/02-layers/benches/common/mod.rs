@@ -11,6 +11,7 @@ use peers::{Registry, Sample, Skopeo};
 use std::error::Error;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Duration;
 use step_01_registry::{Client, ClientOptions, Reference};
 use step_02_layers::progress::Silent;
@@ -54,6 +55,37 @@ pub fn child_pull(args: &[String]) -> BenchResult<()> {
         &Silent,
     )?;
     Ok(())
+}
+
+/// A child a benchmark binary starts with itself: its flag, and what it runs
+/// with the arguments after the flag.
+pub type Child = (&'static str, fn(&[String]) -> BenchResult<()>);
+
+/// A benchmark binary's `main`: the measuring parent, the pull child, one of
+/// `children`, or (as `cargo bench` starts it, with `--bench`) `run`. A
+/// failure is printed under `name`.
+pub fn bench_main(name: &str, children: &[Child], run: fn() -> BenchResult<()>) -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = args.first().map(String::as_str);
+    let child = [(CHILD_PULL, child_pull as fn(&[String]) -> BenchResult<()>)]
+        .iter()
+        .chain(children)
+        .find(|(child, _)| flag == Some(*child));
+    let result = match child {
+        Some((_, child)) => child(&args[1..]).map(|()| true),
+        None if flag == Some(peers::MEASURE) => {
+            peers::measuring_parent(&args[1..]).map_err(Into::into)
+        }
+        None => run().map(|()| true),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("{name} benchmark: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Where the benchmark keeps its files: the target directory this binary was
