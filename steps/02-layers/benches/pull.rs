@@ -68,17 +68,12 @@ struct Tools {
 
 impl Tools {
     fn find() -> BenchResult<Tools> {
-        let find = |name: &str, package: &str| {
-            peers::find(name).ok_or_else(|| {
-                format!("needs {name}: apt-get install {package} (or cargo xtask setup)")
-            })
-        };
         Ok(Tools {
-            registry: find("docker-registry", "docker-registry")?,
-            skopeo: Skopeo::new(find("skopeo", "skopeo")?)?,
-            umoci: find("umoci", "umoci")?,
-            tar: find("tar", "tar")?,
-            gzip: find("gzip", "gzip")?,
+            registry: peers::find("docker-registry", "docker-registry")?,
+            skopeo: Skopeo::new(peers::find("skopeo", "skopeo")?)?,
+            umoci: peers::find("umoci", "umoci")?,
+            tar: peers::find("tar", "tar")?,
+            gzip: peers::find("gzip", "gzip")?,
         })
     }
 }

@@ -124,15 +124,10 @@ struct Tools {
 
 impl Tools {
     fn find() -> BenchResult<Tools> {
-        let find = |name: &str, package: &str| {
-            peers::find(name).ok_or_else(|| {
-                format!("needs {name}: apt-get install {package} (or cargo xtask setup)")
-            })
-        };
         Ok(Tools {
-            registry: find("docker-registry", "docker-registry")?,
-            skopeo: Skopeo::new(find("skopeo", "skopeo")?)?,
-            curl: find("curl", "curl")?,
+            registry: peers::find("docker-registry", "docker-registry")?,
+            skopeo: Skopeo::new(peers::find("skopeo", "skopeo")?)?,
+            curl: peers::find("curl", "curl")?,
         })
     }
 }

@@ -10,11 +10,15 @@ use std::time::{Duration, Instant};
 /// the command after it and prints its time and peak memory.
 pub const MEASURE: &str = "--child-measure";
 
-/// Finds a program on PATH.
-pub fn find(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|path| path.is_file())
+/// Finds the program `name` on PATH, or says which Debian `package` has it.
+pub fn find(name: &str, package: &str) -> Result<PathBuf, String> {
+    std::env::var_os("PATH")
+        .and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(name))
+                .find(|path| path.is_file())
+        })
+        .ok_or_else(|| format!("needs {name}: apt-get install {package} (or cargo xtask setup)"))
 }
 
 /// The first line `program --version` prints, for the report.
