@@ -10,6 +10,10 @@
 //! pipe is close-on-exec, so a successful `execve` closes it and the parent
 //! reads end-of-file: the trick `std::process::Command` uses too.
 
+// A `Failure` carries its message on the stack, since the child must not
+// allocate: returning it by value is the point, not an oversight.
+#![allow(clippy::result_large_err)]
+
 use crate::user::Credentials;
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, open};
@@ -257,9 +261,12 @@ pub fn start(prepared: &Prepared, stdio: &Stdio) -> Failure {
         become_user(credentials, prepared.rootless.is_none())?;
         Ok(())
     };
-    match steps() {
-        Ok(()) => Failure::exec(prepared.exec.exec(), prepared.exec.program()),
-        Err(failure) => failure,
+    // A panic must not unwind into the parent's code, which this process
+    // is a copy of (a test harness would go on running tests here).
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(steps)) {
+        Ok(Ok(())) => Failure::exec(prepared.exec.exec(), prepared.exec.program()),
+        Ok(Err(failure)) => failure,
+        Err(_) => Failure::panicked(),
     }
 }
 
@@ -346,6 +353,15 @@ impl Failure {
             exec: false,
             message,
         }
+    }
+
+    /// The child's own code panicked (a `todo!()` not yet written, say);
+    /// the panic's message is on stderr.
+    pub fn panicked() -> Failure {
+        Failure::setup(
+            Errno::UnknownErrno,
+            format_args!("the child panicked before exec (see the message above)"),
+        )
     }
 
     /// `execve` of `program` failed with `errno`.

@@ -134,7 +134,7 @@ pub fn resolve(user: &str, passwd: &[PasswdEntry], groups: &[GroupEntry]) -> Res
         None if !entry.name.is_empty() => {
             credentials.groups = groups
                 .iter()
-                .filter(|g| g.members.iter().any(|m| *m == entry.name))
+                .filter(|g| g.members.contains(&entry.name))
                 .map(|g| g.gid)
                 .collect();
         }
