@@ -28,7 +28,19 @@ pub fn of(error: &anyhow::Error) -> u8 {
     {
         return code;
     }
-    if let Some(step_05_chroot::Error::NotStored { .. }) = error.downcast_ref() {
+    if let Some(code) = error
+        .downcast_ref::<step_06_namespaces::Error>()
+        .and_then(step_06_namespaces::Error::exit_code)
+    {
+        return code;
+    }
+    let started = error.downcast_ref::<step_05_chroot::Error>().or(match error
+        .downcast_ref::<step_06_namespaces::Error>(
+    ) {
+        Some(step_06_namespaces::Error::Start(e)) => Some(e),
+        _ => None,
+    });
+    if let Some(step_05_chroot::Error::NotStored { .. }) = started {
         return NOT_FOUND;
     }
     let store = error

@@ -11,6 +11,7 @@ use step_02_layers::cli::{ImagesArgs, PullArgs, StoreArgs};
 use step_03_push::cli::PushArgs;
 use step_04_create::cli::CreateArgs;
 use step_05_chroot::cli::ChrootArgs;
+use step_06_namespaces::cli::{NsArgs, RunArgs};
 
 #[derive(Parser)]
 #[command(
@@ -24,7 +25,9 @@ use step_05_chroot::cli::ChrootArgs;
         dockerless images\n  \
         dockerless push localhost:5000/me/app:v1 --from ./rootfs\n  \
         dockerless create me/tools:v1 --bin bash --bin ls\n  \
-        dockerless chroot alpine cat /etc/os-release\n\n\
+        dockerless chroot alpine cat /etc/os-release\n  \
+        dockerless run -it alpine sh\n  \
+        dockerless ns\n\n\
         Credentials come from DOCKER_USERNAME and DOCKER_PASSWORD (sent to whichever\n\
         registry you name, and its token service), else ~/.docker/config.json.\n\
         Exit codes: 0 done, 1 other failure, 2 usage, 3 not found, 4 access refused,\n\
@@ -53,6 +56,10 @@ enum Command {
     Create(CreateArgs),
     /// Run a program from an image in a plain chroot (step 05)
     Chroot(ChrootArgs),
+    /// Run a program from an image in its own namespaces: a container (step 06)
+    Run(RunArgs),
+    /// List namespaces like lsns: every process's, or one's (step 06)
+    Ns(NsArgs),
 }
 
 /// Runs the command; the exit code for commands that run a program (its
@@ -70,6 +77,14 @@ fn run(cli: Cli) -> Result<u8> {
                 args, &cli.store,
             )?));
         }
+        Command::Run(args) => {
+            return Ok(exit_code::of_program(step_06_namespaces::cli::run_command(
+                args,
+                &cli.registry,
+                &cli.store,
+            )?));
+        }
+        Command::Ns(args) => step_06_namespaces::cli::ns_command(args, stdout)?,
     }
     Ok(0)
 }

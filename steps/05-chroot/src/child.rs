@@ -395,6 +395,12 @@ impl Failure {
     }
 }
 
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.message.as_str(), self.errno.desc())
+    }
+}
+
 /// What the parent reads from the pipe: nothing when `execve` succeeded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Report {
