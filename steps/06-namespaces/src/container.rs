@@ -195,8 +195,7 @@ impl Container {
     /// `--init`: fork the command, then be its init.
     fn start_init(&self, report: &OwnedFd) -> Failure {
         let signals = init::block();
-        // SAFETY: the child resets its signals and execs, or reports.
-        match unsafe { nix::unistd::fork() } {
+        match raw_fork() {
             Ok(nix::unistd::ForkResult::Child) => {
                 reset_signals();
                 Failure::exec(self.prepared.exec.exec(), self.prepared.exec.program())
@@ -211,6 +210,23 @@ impl Container {
             }
             Err(e) => Failure::setup(e, format_args!("init cannot fork the command")),
         }
+    }
+}
+
+/// `fork` as the bare system call. This process came from `clone`, which
+/// copies memory as it is: a lock another thread of the parent held (the
+/// allocator's) is held here forever, and glibc's `fork()` takes such locks
+/// to run its fork handlers. The system call takes none.
+fn raw_fork() -> nix::Result<nix::unistd::ForkResult> {
+    // SAFETY: clone with only SIGCHLD and no new stack is fork: the child
+    // gets a copy of this process's memory and runs on from here.
+    let pid = unsafe { nix::libc::syscall(nix::libc::SYS_clone, nix::libc::SIGCHLD, 0, 0, 0, 0) };
+    match pid {
+        -1 => Err(Errno::last()),
+        0 => Ok(nix::unistd::ForkResult::Child),
+        pid => Ok(nix::unistd::ForkResult::Parent {
+            child: Pid::from_raw(pid as i32),
+        }),
     }
 }
 
