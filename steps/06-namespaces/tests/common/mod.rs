@@ -7,6 +7,7 @@
 #[path = "../../../05-chroot/tests/common/mod.rs"]
 mod chroot;
 
+#[allow(unused_imports)] // the pieces use in_child, the runs do not
 pub use chroot::{Fixture, in_child};
 use nix::unistd::Pid;
 use std::io::Read;
