@@ -160,3 +160,101 @@ fn a_missing_image_is_pulled_and_a_terminal_is_required_for_t() {
         String::from_utf8_lossy(&refused.stderr)
     );
 }
+
+#[test]
+fn run_it_gives_the_container_a_terminal_of_its_own() {
+    let Some((_served, home, image)) = pulled() else {
+        return;
+    };
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let stdio = |fd: &std::os::fd::OwnedFd| Stdio::from(fd.try_clone().unwrap());
+    let mut child = dockerless(&home)
+        .args(["run", "-it", &image, "sh"])
+        .stdin(stdio(&pty.slave))
+        .stdout(stdio(&pty.slave))
+        .stderr(stdio(&pty.slave))
+        .spawn()
+        .unwrap();
+    drop(pty.slave);
+    let word = workshop::random_word();
+    let mut master = std::fs::File::from(pty.master);
+    use std::io::{Read, Write};
+    writeln!(
+        master,
+        "test -t 0 && test -t 1 && echo \"terminal-$((6*7))-{word}\"; exit 5"
+    )
+    .unwrap();
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 4096];
+    // Read until the terminal closes (EIO once no process holds it).
+    while let Ok(n) = master.read(&mut buffer) {
+        if n == 0 {
+            break;
+        }
+        seen.extend_from_slice(&buffer[..n]);
+    }
+    let seen = String::from_utf8_lossy(&seen);
+    assert!(
+        seen.contains(&format!("terminal-42-{word}")),
+        "what the terminal showed: {seen:?}"
+    );
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(5),
+        "the shell's exit code"
+    );
+}
+
+#[test]
+fn a_normal_user_pulls_and_runs_with_a_store_of_their_own() {
+    use std::os::unix::process::CommandExt;
+    if !nix::unistd::geteuid().is_root() {
+        workshop::skip(
+            "runs as root to become uid 65534 (as a normal user, the other checks already run unprivileged)",
+        );
+        return;
+    }
+    if support::peer("busybox").is_none() {
+        return;
+    }
+    let served = Served::start(&[]);
+    let home = tempfile::tempdir().unwrap();
+    let nobody = Some(nix::unistd::Uid::from_raw(workshop::NOBODY));
+    nix::unistd::chown(
+        home.path(),
+        nobody,
+        Some(nix::unistd::Gid::from_raw(workshop::NOBODY)),
+    )
+    .unwrap();
+    let image = format!("{}/library/busybox", served.host);
+    let output = dockerless(&home)
+        .args([
+            "run",
+            "--hostname",
+            "rootless",
+            &image,
+            "sh",
+            "-c",
+            "id -u; hostname; echo $$",
+        ])
+        .uid(workshop::NOBODY)
+        .gid(workshop::NOBODY)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if output.status.code() == Some(125) && stderr.contains("namespaces") {
+        workshop::skip(&format!(
+            "the kernel refuses user namespaces to uid 65534 here: {stderr}"
+        ));
+        return;
+    }
+    assert_eq!(
+        (
+            String::from_utf8_lossy(&output.stdout).as_ref(),
+            output.status.code()
+        ),
+        ("0\nrootless\n1\n", Some(0)),
+        "as uid 65534: {stderr}"
+    );
+}
