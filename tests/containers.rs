@@ -258,3 +258,88 @@ fn a_normal_user_pulls_and_runs_with_a_store_of_their_own() {
         "as uid 65534: {stderr}"
     );
 }
+
+#[test]
+fn limits_hold_and_an_out_of_memory_kill_is_said() {
+    if !nix::unistd::geteuid().is_root() {
+        workshop::skip("needs root: cgroup limits");
+        return;
+    }
+    let Some((_served, home, image)) = pulled() else {
+        return;
+    };
+    let oom = dockerless(&home)
+        .args([
+            "run",
+            "--memory",
+            "32m",
+            "--stats",
+            &image,
+            "sh",
+            "-c",
+            "exec tail -n 1 /dev/zero",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&oom.stderr);
+    assert_eq!(oom.status.code(), Some(137), "{stderr}");
+    assert!(stderr.contains("ran out of memory"), "{stderr}");
+    assert!(stderr.contains("peak memory"), "{stderr}");
+    let fine = dockerless(&home)
+        .args([
+            "run",
+            "--memory",
+            "64m",
+            "--pids-limit",
+            "64",
+            "--cpus",
+            "0.5",
+            "--read-only",
+            &image,
+            "true",
+        ])
+        .status()
+        .unwrap();
+    assert_eq!(fine.code(), Some(0));
+}
+
+#[test]
+fn without_root_limits_are_refused_with_the_reason() {
+    use std::os::unix::process::CommandExt;
+    if !nix::unistd::geteuid().is_root() {
+        workshop::skip("runs as root to become uid 65534");
+        return;
+    }
+    if support::peer("busybox").is_none() {
+        return;
+    }
+    if std::fs::read_to_string("/proc/self/mountinfo").is_ok_and(|m| {
+        m.contains(" /sys/fs/cgroup ")
+            && m.contains("cgroup2 cgroup2")
+            && !m.contains("/sys/fs/cgroup/memory")
+    }) {
+        workshop::skip(
+            "a cgroup v2 host may delegate cgroups to users: the refusal is a v1 matter",
+        );
+        return;
+    }
+    let served = Served::start(&[]);
+    let home = tempfile::tempdir().unwrap();
+    let nobody = Some(nix::unistd::Uid::from_raw(workshop::NOBODY));
+    nix::unistd::chown(
+        home.path(),
+        nobody,
+        Some(nix::unistd::Gid::from_raw(workshop::NOBODY)),
+    )
+    .unwrap();
+    let image = format!("{}/library/busybox", served.host);
+    let output = dockerless(&home)
+        .args(["run", "--memory", "32m", &image, "true"])
+        .uid(workshop::NOBODY)
+        .gid(workshop::NOBODY)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(125), "{stderr}");
+    assert!(stderr.contains("cannot apply --memory"), "{stderr}");
+}
