@@ -70,6 +70,50 @@ fn after_pivot_root_the_chroot_breakout_finds_no_host() {
 }
 
 #[test]
+fn device_nodes_are_made_with_their_numbers_and_mode() {
+    if !root_only() {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().to_path_buf();
+    let seen = in_child(|out| {
+        private_mounts();
+        nix::unistd::chdir(&dir).unwrap();
+        std::fs::create_dir("dev").unwrap();
+        mount(
+            Some("tmpfs"),
+            "dev",
+            Some("tmpfs"),
+            MsFlags::empty(),
+            None::<&str>,
+        )
+        .unwrap();
+        let made = step_08_isolation::devices::make_nodes(false).is_ok();
+        let nodes: Vec<String> = ["null", "zero", "full", "random", "urandom", "tty"]
+            .iter()
+            .map(
+                |name| match nix::sys::stat::stat(format!("dev/{name}").as_str()) {
+                    Ok(st) => format!(
+                        "{name} {},{} {:o}",
+                        nix::sys::stat::major(st.st_rdev),
+                        nix::sys::stat::minor(st.st_rdev),
+                        st.st_mode
+                    ),
+                    Err(e) => format!("{name} {e}"),
+                },
+            )
+            .collect();
+        let _ = write!(out, "{made} {}", nodes.join(", "));
+    });
+    workshop::check_eq!(
+        seen,
+        "true null 1,3 20666, zero 1,5 20666, full 1,7 20666, random 1,8 20666, urandom 1,9 20666, tty 5,0 20666",
+        read = DEVICES,
+        "make_nodes(rootless: false) in an empty tmpfs: each node's major,minor and mode (20666: a character device, rw for all)"
+    );
+}
+
+#[test]
 fn masking_hides_files_and_directories() {
     if !root_only() {
         return;
