@@ -26,6 +26,17 @@ fn pulled() -> Option<(Served, tempfile::TempDir, String)> {
     Some((served, home, image))
 }
 
+/// The bundled registry, and an empty store that uid 65534 owns.
+fn nobodys_store() -> (Served, tempfile::TempDir, String) {
+    let served = Served::start(&[]);
+    let home = tempfile::tempdir().unwrap();
+    let nobody = Some(nix::unistd::Uid::from_raw(workshop::NOBODY));
+    let group = Some(nix::unistd::Gid::from_raw(workshop::NOBODY));
+    nix::unistd::chown(home.path(), nobody, group).unwrap();
+    let image = format!("{}/library/busybox", served.host);
+    (served, home, image)
+}
+
 fn dockerless(home: &tempfile::TempDir) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dockerless"));
     command.env("DOCKER_INTERNALS_HOME", home.path());
@@ -217,16 +228,7 @@ fn a_normal_user_pulls_and_runs_with_a_store_of_their_own() {
     if support::peer("busybox").is_none() {
         return;
     }
-    let served = Served::start(&[]);
-    let home = tempfile::tempdir().unwrap();
-    let nobody = Some(nix::unistd::Uid::from_raw(workshop::NOBODY));
-    nix::unistd::chown(
-        home.path(),
-        nobody,
-        Some(nix::unistd::Gid::from_raw(workshop::NOBODY)),
-    )
-    .unwrap();
-    let image = format!("{}/library/busybox", served.host);
+    let (_served, home, image) = nobodys_store();
     let output = dockerless(&home)
         .args([
             "run",
@@ -323,16 +325,7 @@ fn without_root_limits_are_refused_with_the_reason() {
         );
         return;
     }
-    let served = Served::start(&[]);
-    let home = tempfile::tempdir().unwrap();
-    let nobody = Some(nix::unistd::Uid::from_raw(workshop::NOBODY));
-    nix::unistd::chown(
-        home.path(),
-        nobody,
-        Some(nix::unistd::Gid::from_raw(workshop::NOBODY)),
-    )
-    .unwrap();
-    let image = format!("{}/library/busybox", served.host);
+    let (_served, home, image) = nobodys_store();
     let output = dockerless(&home)
         .args(["run", "--memory", "32m", &image, "true"])
         .uid(workshop::NOBODY)

@@ -47,6 +47,20 @@ fn a_container_gets_six_namespaces_and_a_user_one_without_root() {
     );
 }
 
+/// Puts this (forked) process in a new mount namespace with private
+/// propagation, set up by hand so a check needs only the exercise it tests.
+fn private_mount_namespace() {
+    unshare(CloneFlags::CLONE_NEWNS).unwrap();
+    nix::mount::mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .unwrap();
+}
+
 /// The fields of the mountinfo line whose mount point is `path`.
 fn mountinfo(path: &str) -> Option<String> {
     let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
@@ -84,15 +98,7 @@ fn the_root_filesystem_is_bound_onto_itself() {
     let path = dir.path().to_str().unwrap().to_string();
     let rootfs = std::ffi::CString::new(path.clone()).unwrap();
     let seen = in_child(|out| {
-        unshare(CloneFlags::CLONE_NEWNS).unwrap();
-        nix::mount::mount(
-            None::<&str>,
-            "/",
-            None::<&str>,
-            nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE,
-            None::<&str>,
-        )
-        .unwrap();
+        private_mount_namespace();
         let result = mounts::bind_root(&rootfs);
         let _ = write!(out, "{} {}", result.is_ok(), mountinfo(&path).is_some());
     });
@@ -113,15 +119,7 @@ fn proc_is_mounted_fresh_with_nosuid_nodev_noexec() {
     let path = dir.path().to_str().unwrap().to_string();
     let target = std::ffi::CString::new(path.clone()).unwrap();
     let seen = in_child(|out| {
-        unshare(CloneFlags::CLONE_NEWNS).unwrap();
-        nix::mount::mount(
-            None::<&str>,
-            "/",
-            None::<&str>,
-            nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE,
-            None::<&str>,
-        )
-        .unwrap();
+        private_mount_namespace();
         let result = mounts::mount_proc(&target);
         let line = mountinfo(&path).unwrap_or_default();
         let options = line.split(' ').nth(5).unwrap_or_default().to_string();

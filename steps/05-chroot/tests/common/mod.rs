@@ -108,8 +108,8 @@ pub struct Ran {
 /// Runs `image` with `options` in a chroot, its stdout and stderr captured.
 pub fn run(image: &Image, options: &Options) -> Result<Ran, Error> {
     let prepared = chroot::prepare(image, options, |_| None)?;
-    let (mut stdout, stdout_writer) = std::io::pipe().unwrap();
-    let (mut stderr, stderr_writer) = std::io::pipe().unwrap();
+    let (stdout, stdout_writer) = std::io::pipe().unwrap();
+    let (stderr, stderr_writer) = std::io::pipe().unwrap();
     let stdio = Stdio {
         stdin: None,
         stdout: Some(stdout_writer.into()),
@@ -118,6 +118,21 @@ pub fn run(image: &Image, options: &Options) -> Result<Ran, Error> {
     let child = chroot::spawn(&prepared, &stdio);
     drop(stdio);
     let child = child?;
+    let (out, err) = read_both(stdout, stderr);
+    let code = chroot::wait(child)?;
+    Ok(Ran {
+        code,
+        stdout: out,
+        stderr: err,
+    })
+}
+
+/// Reads `stdout` and `stderr` to their ends at once (one of them filling
+/// up must not block the program writing the other).
+pub fn read_both(
+    mut stdout: std::io::PipeReader,
+    mut stderr: std::io::PipeReader,
+) -> (String, String) {
     let reader = std::thread::spawn(move || {
         let mut text = String::new();
         stderr.read_to_string(&mut text).ok();
@@ -125,13 +140,7 @@ pub fn run(image: &Image, options: &Options) -> Result<Ran, Error> {
     });
     let mut out = String::new();
     stdout.read_to_string(&mut out).ok();
-    let err = reader.join().unwrap();
-    let code = chroot::wait(child)?;
-    Ok(Ran {
-        code,
-        stdout: out,
-        stderr: err,
-    })
+    (out, reader.join().unwrap())
 }
 
 /// Runs `f` in a forked child and returns what it wrote to the pipe it is

@@ -98,15 +98,7 @@ impl Started {
     /// Closes stdin, reads the rest of the output and waits for the end.
     pub fn finish(mut self) -> Ran {
         drop(self.stdin.take());
-        let mut stderr = self.stderr;
-        let reader = std::thread::spawn(move || {
-            let mut text = String::new();
-            stderr.read_to_string(&mut text).ok();
-            text
-        });
-        let mut out = String::new();
-        self.stdout.read_to_string(&mut out).ok();
-        let err = reader.join().unwrap();
+        let (out, err) = chroot::read_both(self.stdout, self.stderr);
         let code = self
             .supervisor
             .supervise(self.pid, None)

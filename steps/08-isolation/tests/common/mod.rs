@@ -8,7 +8,6 @@ mod chroot;
 
 #[allow(unused_imports)] // the pieces use in_child, the containers do not
 pub use chroot::{Fixture, in_child};
-use std::io::Read;
 use std::path::PathBuf;
 use step_05_chroot::child::Stdio;
 use step_05_chroot::spec::Options as ProcessOptions;
@@ -68,7 +67,7 @@ pub fn run_with(
     let isolation = Isolation::new(&container, &image.rootfs, options)?;
     let cgroup_dirs = isolation.cgroup_dirs();
     let (mut stdout, stdout_writer) = std::io::pipe().unwrap();
-    let (mut stderr, stderr_writer) = std::io::pipe().unwrap();
+    let (stderr, stderr_writer) = std::io::pipe().unwrap();
     let stdio = Stdio {
         stdin: None,
         stdout: Some(stdout_writer.into()),
@@ -85,14 +84,7 @@ pub fn run_with(
         }
     };
     on_start(pid, &mut stdout);
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        stderr.read_to_string(&mut text).ok();
-        text
-    });
-    let mut out = String::new();
-    stdout.read_to_string(&mut out).ok();
-    let err = reader.join().unwrap();
+    let (out, err) = chroot::read_both(stdout, stderr);
     let code = supervisor.supervise(pid, None).map_err(Error::Container)?;
     let (stats, oom) = isolation.finish(code)?;
     Ok(Ran {
