@@ -15,7 +15,7 @@ use crate::namespaces::{self, CONTAINER};
 use crate::{init, mounts, network, terminal};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use nix::sched::clone;
+use nix::sched::{CloneFlags, clone};
 use nix::sys::signal::Signal;
 use nix::unistd::{Pid, pipe2, read, sethostname, write};
 use std::ffi::{CStr, CString};
@@ -110,7 +110,9 @@ impl Container {
         let (report_read, report_write) = pipe2(OFlag::O_CLOEXEC).map_err(system("pipe2"))?;
         let (go_read, go_write) = pipe2(OFlag::O_CLOEXEC).map_err(system("pipe2"))?;
         let mut stack = vec![0u8; STACK_SIZE];
-        let flags = namespaces::flags(self.rootless());
+        // Every namespace but the cgroup one, which the child makes once the
+        // parent has put it in its cgroup (see `start`).
+        let flags = namespaces::flags(self.rootless()) - CloneFlags::CLONE_NEWCGROUP;
         let child_main = Box::new(|| -> isize {
             let failure = self.start(stdio, terminal, hooks, &go_read, &report_write);
             failure.report(report_write.as_fd())
@@ -163,6 +165,11 @@ impl Container {
             // Wait for the parent (and, without root, for our id maps).
             let mut byte = [0u8; 1];
             let _ = read(go.as_fd(), &mut byte);
+            // A cgroup namespace takes the cgroup its maker is in as its
+            // root. Made now, after `hooks.created` placed this process,
+            // the container sees its own cgroup as `/`, as runc does.
+            nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)
+                .map_err(|e| Failure::setup(e, format_args!("cannot make the cgroup namespace")))?;
             // Die with the supervisor rather than outlive it.
             let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
             match terminal {

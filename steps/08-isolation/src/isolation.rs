@@ -115,8 +115,9 @@ impl Isolation {
             return Err(Error::Limits {
                 limits: self.limits.names(),
                 reason,
-                fix: "run as root, or on a cgroup v2 machine inside a delegated cgroup \
-                      (systemd-run --user --scope -p Delegate=yes dockerless run ...)"
+                fix: "run as root: dockerless makes its cgroups under the cgroup \
+                      tree's dockerless/ directory, which only root can write; leave \
+                      the limits out to run without them"
                     .to_string(),
             });
         }
