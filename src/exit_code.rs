@@ -61,6 +61,8 @@ pub fn of(error: &anyhow::Error) -> u8 {
                 INTEGRITY
             }
             Store::Download { .. } => NETWORK,
+            // A store on a file system without locks: neither missing nor refused.
+            Store::Lock { .. } => OTHER,
             _ => OTHER,
         };
     }

@@ -9,7 +9,7 @@ use crate::fingerprint::fingerprint;
 use crate::flatten::{self, Options};
 use crate::progress::Progress;
 use crate::read_ahead::read_ahead;
-use crate::store::{ImageRecord, Store};
+use crate::store::{ImageRecord, LockMode, Store};
 use sha2::{Digest as _, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::io::{BufReader, Read};
@@ -121,6 +121,9 @@ pub fn pull_resolved(
 fn up_to_date(store: &Store, resolved: &Resolved) -> Result<Option<Pulled>> {
     let reference = &resolved.reference;
     let path = store.image_dir(reference);
+    // Read under the shared lock: an install running meanwhile would swap
+    // the tree out from under the fingerprint.
+    let _lock = store.lock_image(reference, LockMode::Shared)?;
     let stored = std::fs::read(store.manifest_path(reference)).ok();
     let record = store.record(reference);
     let (Some(stored), Some(record)) = (stored, record) else {

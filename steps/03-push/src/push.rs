@@ -18,7 +18,7 @@ use step_01_registry::manifest::{
 };
 use step_01_registry::{Client, Reference};
 use step_02_layers::fingerprint::fingerprint;
-use step_02_layers::store::{ImageRecord, Store};
+use step_02_layers::store::{ImageRecord, LockMode, Store};
 
 /// How to push.
 #[derive(Clone, Debug)]
@@ -96,6 +96,9 @@ pub fn push(
             reference: reference.to_string(),
         });
     };
+    // Held for the whole push: the tree is read, sent, and its new manifest
+    // kept beside it, with no pull of the same repository swapping it meanwhile.
+    let lock = store.lock_image(reference, LockMode::Exclusive)?;
     let prepared = prepare(store, reference, options)?;
     let blobs = upload_all(client, reference, &prepared, options, progress)?;
     // Every blob is confirmed: now the manifest may name them.
@@ -107,7 +110,7 @@ pub fn push(
         &prepared.manifest,
     )?;
     if let Some((config, record)) = &prepared.keep {
-        store.write_metadata(reference, &prepared.manifest, config, record)?;
+        store.write_metadata(&lock, reference, &prepared.manifest, config, record)?;
     }
     Ok(Pushed {
         digest,
