@@ -84,7 +84,7 @@ fn pull_then_images() {
     let (ok, out, err) = tool.run(&["pull", &tool.image("library/multi:oci")]);
     assert!(ok, "{err}");
     insta::assert_snapshot!(out, @r"
-    Pulled REGISTRY/library/multi:oci (linux/amd64, 1 layer, 0 from cache)
+    Pulled REGISTRY/library/multi:oci (linux/amd64, 1 layer: 1 downloaded (863 B))
       digest sha256:96f34a865db53ed2c4dbeda918325acd6685a6c173c28e5a1bd70f73acf22dbe
       into   HOME/REGISTRY/library/multi/oci
     ");
@@ -152,4 +152,121 @@ fn errors_name_the_input_and_the_fix() {
         ));
     }
     insta::assert_snapshot!(report);
+}
+
+/// The summary says what happened to each layer: downloaded (and how many
+/// bytes), found in the blob cache, repeated within the image, or already
+/// present. A first pull downloads every layer, whatever order the parallel
+/// downloads finish in.
+#[test]
+fn pull_summaries_say_what_happened() {
+    let tool = Tool::new();
+    let layer = |name: &str| {
+        LayerBuilder::new()
+            .entry(Entry::file(name, format!("{name}\n")))
+            .build()
+    };
+    let (a, b, c) = (layer("a"), layer("b"), layer("c"));
+    for (tag, layers) in [
+        ("v1", vec![a.clone(), b.clone()]),
+        ("v2", vec![a.clone(), b, c.clone()]),
+        ("again", vec![a.clone(), c, a]),
+    ] {
+        tool.registry
+            .seed(&image_of_layers("me/app", tag, layers))
+            .unwrap();
+    }
+    let mut report = String::new();
+    for (what, image) in [
+        ("a first pull, four layers at once", "library/layers"),
+        ("a first pull", "me/app:v1"),
+        ("the same again", "me/app:v1"),
+        ("an image sharing two layers with it", "me/app:v2"),
+        ("an image repeating a layer", "me/app:again"),
+    ] {
+        let (ok, out, err) = tool.run(&["pull", "--jobs", "4", &tool.image(image)]);
+        assert!(ok, "{err}");
+        let first = out.lines().next().unwrap_or_default();
+        report.push_str(&format!("{what}:\n{first}\n"));
+    }
+    insta::assert_snapshot!(report, @r"
+    a first pull, four layers at once:
+    Pulled REGISTRY/library/layers:latest (linux/amd64, 4 layers: 4 downloaded (2.2 kB))
+    a first pull:
+    Pulled REGISTRY/me/app:v1 (linux/amd64, 2 layers: 2 downloaded (161 B))
+    the same again:
+    REGISTRY/me/app:v1 is up to date (2 layers: 2 already present)
+    an image sharing two layers with it:
+    Pulled REGISTRY/me/app:v2 (linux/amd64, 3 layers: 1 downloaded (81 B), 2 from the blob cache)
+    an image repeating a layer:
+    Pulled REGISTRY/me/app:again (linux/amd64, 3 layers: 2 from the blob cache, 1 repeated)
+    ");
+}
+
+/// Holds back the download of the first layer until every other layer has
+/// arrived, so the layers finish in the reverse of their order.
+struct FirstLast {
+    sizes: Vec<u64>,
+    arrived: std::sync::Mutex<Vec<bool>>,
+    changed: std::sync::Condvar,
+}
+
+impl step_02_layers::progress::Progress for FirstLast {
+    fn downloaded(&self, index: usize, bytes: u64) {
+        let mut arrived = self.arrived.lock().unwrap();
+        if bytes == self.sizes[index] {
+            arrived[index] = true;
+            self.changed.notify_all();
+        }
+        if index == 0 {
+            let _others = self
+                .changed
+                .wait_while(arrived, |arrived| !arrived[1..].iter().all(|a| *a))
+                .unwrap();
+        }
+    }
+    fn cached(&self, _: usize) {}
+    fn extracting(&self, _: usize) {}
+    fn done(&self, _: usize) {}
+}
+
+/// Layers that arrive before their turn are still downloads, not repeats
+/// or cache hits: the summary once said "4 layers, 3 from cache" of a
+/// first pull into an empty store.
+#[test]
+fn layers_arriving_out_of_order_are_reported_downloaded() {
+    use step_01_registry::{Client, ClientOptions, Reference};
+    use step_02_layers::download::Source;
+    use step_02_layers::pull::{PullOptions, pull_resolved};
+    let tool = Tool::new();
+    let reference = Reference::parse(&tool.image("library/layers")).unwrap();
+    let client = Client::new(
+        &reference,
+        ClientOptions {
+            credentials: Some(step_01_registry::credentials::Credentials::new(
+                "learner", "secret",
+            )),
+            ..ClientOptions::default()
+        },
+    )
+    .unwrap();
+    let resolved = step_01_registry::inspect::resolve(&client, &reference, None).unwrap();
+    let sizes: Vec<u64> = resolved.image.layers.iter().map(|l| l.size).collect();
+    let progress = FirstLast {
+        arrived: std::sync::Mutex::new(vec![false; sizes.len()]),
+        sizes,
+        changed: std::sync::Condvar::new(),
+    };
+    let store = step_02_layers::store::Store::open(Some(tool.home.path())).unwrap();
+    let options = PullOptions {
+        jobs: 4,
+        ..PullOptions::default()
+    };
+    let pulled = pull_resolved(&client, &store, resolved, &options, &progress).unwrap();
+    workshop::check_eq!(
+        pulled.sources,
+        vec![Source::Network; 4],
+        read = "step-02-layers.md#parallel-downloads-applied-in-order",
+        "where each layer of a first pull came from"
+    );
 }

@@ -17,11 +17,21 @@ use step_01_registry::manifest::Descriptor;
 /// How many times a blob download is started or resumed before giving up.
 pub const ATTEMPTS: u32 = 3;
 
-/// Whether a blob came from the network or was already there.
+/// Where a layer of a pull came from: what the pull's summary reports, so
+/// that it says what happened rather than what might have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
-    Cache,
+    /// Downloaded by this pull.
     Network,
+    /// Found in the blob cache: pulled, pushed or created before, or
+    /// downloaded meanwhile by another process using the same store.
+    Cache,
+    /// Listed earlier in the same image (old images repeat the empty
+    /// layer): the blob was already in hand, and is applied again.
+    Repeated,
+    /// Already in the store as part of this very image, unchanged: the pull
+    /// had nothing to do.
+    Present,
 }
 
 /// Makes sure the blob `descriptor` names is in the cache, verified, and

@@ -47,7 +47,8 @@ pub struct Pulled {
     pub resolved: Resolved,
     /// Where the root filesystem now is.
     pub path: PathBuf,
-    /// For each layer: downloaded or found in the cache.
+    /// For each layer: downloaded, found in the blob cache, repeated, or
+    /// already present.
     pub sources: Vec<Source>,
     /// The store had this very image already, untouched: nothing was done.
     pub up_to_date: bool,
@@ -136,7 +137,7 @@ fn up_to_date(store: &Store, resolved: &Resolved) -> Result<Option<Pulled>> {
         return Ok(None);
     }
     Ok(Some(Pulled {
-        sources: vec![Source::Cache; resolved.image.layers.len()],
+        sources: vec![Source::Present; resolved.image.layers.len()],
         resolved: resolved.clone(),
         path,
         up_to_date: true,
@@ -203,8 +204,11 @@ fn apply_in_order(
     // Blobs in by digest; a repeated layer finds its blob here already.
     let mut ready: HashMap<&str, (PathBuf, Source)> = HashMap::new();
     let mut sources = Vec::with_capacity(layers.len());
+    // Blobs applied already. A blob that arrived early (downloads finish in
+    // any order) is in `ready` before its turn, but is not a repeat.
+    let mut applied = HashSet::new();
     for (index, layer) in layers.iter().enumerate() {
-        let first_use = !ready.contains_key(layer.digest.as_str());
+        let first_use = applied.insert(layer.digest.as_str());
         while !ready.contains_key(layer.digest.as_str()) {
             let (arrived, fetched) = receiver
                 .recv()
@@ -212,8 +216,8 @@ fn apply_in_order(
             ready.insert(layers[arrived].digest.as_str(), fetched?);
         }
         let (path, source) = ready[layer.digest.as_str()].clone();
-        let source = if first_use { source } else { Source::Cache };
-        if source == Source::Cache {
+        let source = if first_use { source } else { Source::Repeated };
+        if source != Source::Network {
             progress.cached(index);
         }
         progress.extracting(index);
