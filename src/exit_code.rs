@@ -51,6 +51,8 @@ pub fn of(error: &anyhow::Error) -> u8 {
             Registry::Unauthorized { .. } | Registry::Token { .. } => REFUSED,
             Registry::DigestMismatch { .. } | Registry::Manifest { .. } => INTEGRITY,
             Registry::Http { .. } | Registry::Retries { .. } => NETWORK,
+            // A helper missing or failing is this machine's setup, not the registry's answer.
+            Registry::CredentialHelper { .. } => OTHER,
             _ => OTHER,
         };
     }

@@ -270,3 +270,181 @@ fn layers_arriving_out_of_order_are_reported_downloaded() {
         "where each layer of a first pull came from"
     );
 }
+
+/// A Docker config naming credential helpers, and fake helpers on PATH: each
+/// records the server address it was asked about, then answers as a real
+/// helper would.
+struct Helpers {
+    dir: tempfile::TempDir,
+}
+
+impl Helpers {
+    fn new(config: serde_json::Value) -> Helpers {
+        let dir = tempfile::tempdir().unwrap();
+        let helpers = [
+            (
+                "password",
+                r#"echo '{"ServerURL":"x","Username":"learner","Secret":"secret"}'"#,
+            ),
+            (
+                "identity",
+                r#"echo '{"ServerURL":"x","Username":"<token>","Secret":"id-0451"}'"#,
+            ),
+            (
+                "empty",
+                "echo 'credentials not found in native keychain'; exit 1",
+            ),
+            ("crash", "echo 'panic: the keyring is locked' >&2; exit 2"),
+        ];
+        for (name, answer) in helpers {
+            let path = dir.path().join(format!("docker-credential-{name}"));
+            let script =
+                format!("#!/bin/sh\n[ \"$1\" = get ] || exit 3\ncat > \"$0.asked\"\n{answer}\n");
+            std::fs::write(&path, script).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
+        Helpers { dir }
+    }
+
+    /// What the helper `name` was asked for on stdin, if it ran.
+    fn asked(&self, name: &str) -> Option<String> {
+        std::fs::read_to_string(
+            self.dir
+                .path()
+                .join(format!("docker-credential-{name}.asked")),
+        )
+        .ok()
+    }
+}
+
+impl Tool {
+    /// Runs dockerless with the Docker config and helpers of `helpers`.
+    fn run_with_helpers(&self, helpers: &Helpers, args: &[&str]) -> (i32, String, String) {
+        let output = Command::cargo_bin("dockerless")
+            .unwrap()
+            .args(args)
+            .env("DOCKER_INTERNALS_HOME", self.home.path())
+            .env("DOCKER_CONFIG", helpers.dir.path())
+            .env(
+                "PATH",
+                format!("{}:/usr/bin:/bin", helpers.dir.path().display()),
+            )
+            .env_remove("DOCKER_USERNAME")
+            .env_remove("DOCKER_PASSWORD")
+            .output()
+            .unwrap();
+        let clean = |bytes: &[u8]| {
+            String::from_utf8_lossy(bytes)
+                .replace(&self.registry.host(), "REGISTRY")
+                .replace(&helpers.dir.path().display().to_string(), "DOCKER_CONFIG")
+        };
+        (
+            output.status.code().unwrap_or(-1),
+            clean(&output.stdout),
+            clean(&output.stderr),
+        )
+    }
+
+    /// A registry that lets nobody pull without credentials, and takes the
+    /// identity token `id-0451` for the user `learner`.
+    fn private() -> Tool {
+        let tool = Tool::new();
+        let auth = match Auth::token("learner", "secret").with_identity_token("learner", "id-0451")
+        {
+            Auth::Token(mut settings) => {
+                settings.anonymous_pull = false;
+                Auth::Token(settings)
+            }
+            _ => unreachable!("a token flow"),
+        };
+        tool.registry.set_auth(auth);
+        tool
+    }
+}
+
+const HELPERS: &str = "step-01-registry.md#credential-helpers";
+
+#[test]
+fn credential_helpers_give_a_password_or_an_identity_token() {
+    let tool = Tool::private();
+    let host = tool.registry.host();
+    for helper in ["password", "identity"] {
+        let helpers = Helpers::new(serde_json::json!({
+            "credsStore": "crash",
+            "credHelpers": { &host: helper },
+        }));
+        let (code, _, err) =
+            tool.run_with_helpers(&helpers, &["inspect", &tool.image("library/hello")]);
+        workshop::check_eq!(
+            (code, err),
+            (0, String::new()),
+            read = HELPERS,
+            "inspect of a private image, credentials from docker-credential-{helper}"
+        );
+        workshop::check_eq!(
+            (helpers.asked(helper), helpers.asked("crash")),
+            (Some(host.clone()), None),
+            read = HELPERS,
+            "what each helper was asked (credHelpers comes before credsStore)"
+        );
+    }
+    // The identity token went to the realm as an OAuth2 refresh token.
+    let posts = tool
+        .registry
+        .take_request_lines()
+        .into_iter()
+        .filter(|line| line.starts_with("POST /token"))
+        .count();
+    workshop::check_eq!(
+        posts,
+        1,
+        read = HELPERS,
+        "POSTs of the identity token to the realm"
+    );
+}
+
+#[test]
+fn a_helper_without_credentials_falls_back_to_auths() {
+    let tool = Tool::private();
+    let host = tool.registry.host();
+    let auths = serde_json::json!({ &host: { "auth": "bGVhcm5lcjpzZWNyZXQ=" } });
+    let helpers = Helpers::new(serde_json::json!({ "credsStore": "empty", "auths": auths }));
+    let (code, _, err) =
+        tool.run_with_helpers(&helpers, &["inspect", &tool.image("library/hello")]);
+    workshop::check_eq!(
+        (code, err, helpers.asked("empty")),
+        (0, String::new(), Some(host.clone())),
+        read = HELPERS,
+        "inspect with a helper that has nothing, and learner:secret in auths"
+    );
+}
+
+#[test]
+fn a_missing_or_failing_helper_is_named_with_what_it_said() {
+    let tool = Tool::private();
+    let mut report = String::new();
+    for store in ["crash", "nothere", "empty"] {
+        let helpers = Helpers::new(serde_json::json!({ "credsStore": store }));
+        let (code, _, err) =
+            tool.run_with_helpers(&helpers, &["inspect", &tool.image("library/hello")]);
+        report.push_str(&format!("credsStore {store}: exit {code}\n{err}\n"));
+    }
+    workshop::check!(
+        !report.contains("secret"),
+        expected = "no secret in any message",
+        got = report,
+        read = HELPERS,
+    );
+    insta::assert_snapshot!(report, @r"
+    credsStore crash: exit 1
+    dockerless: docker-credential-crash (the credential helper DOCKER_CONFIG/config.json names for REGISTRY) gave no credentials: it failed (exit status: 2): panic: the keyring is locked; run `docker-credential-crash get` by hand to see why, log in again (docker login REGISTRY), or set DOCKER_USERNAME and DOCKER_PASSWORD
+
+    credsStore nothere: exit 1
+    dockerless: docker-credential-nothere (the credential helper DOCKER_CONFIG/config.json names for REGISTRY) gave no credentials: it is not installed (not found on PATH); install it, or remove it from DOCKER_CONFIG/config.json, or set DOCKER_USERNAME and DOCKER_PASSWORD
+
+    credsStore empty: exit 4
+    dockerless: REGISTRY refused access: UNAUTHORIZED authentication required: the credential helper docker-credential-empty has no credentials for this registry: log in (docker login REGISTRY), or set DOCKER_USERNAME and DOCKER_PASSWORD
+    ");
+}
