@@ -2,6 +2,7 @@
 
 use crate::download::Source;
 use crate::error::Result;
+use crate::flatten::SkippedAttribute;
 use crate::images;
 use crate::progress::{Bars, Progress, Silent};
 use crate::pull::{self, PullOptions, Pulled};
@@ -77,7 +78,38 @@ pub fn pull(
     if !args.quiet {
         write!(out, "{}", summary(&reference, &pulled)).ok();
     }
+    if let Some(note) = skipped_note(&pulled.skipped_attributes) {
+        eprintln!("dockerless: note: {note}");
+    }
     Ok(())
+}
+
+/// How many skipped attributes a note names; the rest are counted.
+const NAMED: usize = 3;
+
+/// The note a pull prints when extended attributes were left out: which,
+/// and why (a normal user cannot set file capabilities).
+pub fn skipped_note(skipped: &[SkippedAttribute]) -> Option<String> {
+    if skipped.is_empty() {
+        return None;
+    }
+    let named: Vec<String> = skipped
+        .iter()
+        .take(NAMED)
+        .map(|s| format!("{} of {} ({})", s.name, s.entry, s.reason))
+        .collect();
+    let more = skipped.len().saturating_sub(NAMED);
+    Some(format!(
+        "{} extended attribute{} left out: {}{}",
+        skipped.len(),
+        if skipped.len() == 1 { " was" } else { "s were" },
+        named.join("; "),
+        if more > 0 {
+            format!("; and {more} more")
+        } else {
+            String::new()
+        },
+    ))
 }
 
 /// What `dockerless pull` prints when it is done: the image, and what

@@ -6,7 +6,7 @@ use crate::decompress::decompress;
 use crate::download::{self, Source};
 use crate::error::{Error, Result};
 use crate::fingerprint::fingerprint;
-use crate::flatten::{self, Options};
+use crate::flatten::{self, Options, SkippedAttribute};
 use crate::progress::Progress;
 use crate::read_ahead::read_ahead;
 use crate::store::{ImageRecord, LockMode, Store};
@@ -52,6 +52,9 @@ pub struct Pulled {
     pub sources: Vec<Source>,
     /// The store had this very image already, untouched: nothing was done.
     pub up_to_date: bool,
+    /// Extended attributes of the layers that could not be set here (a
+    /// normal user cannot set file capabilities): the caller says so.
+    pub skipped_attributes: Vec<SkippedAttribute>,
 }
 
 pub fn pull(
@@ -96,7 +99,8 @@ pub fn pull_resolved(
         path: rootfs.clone(),
         source,
     })?;
-    let sources = download_and_flatten(client, store, &resolved, &rootfs, options, progress)?;
+    let (sources, skipped_attributes) =
+        download_and_flatten(client, store, &resolved, &rootfs, options, progress)?;
     let record = ImageRecord {
         origin: format!("{}/{}", reference.registry, reference.repository),
         fingerprint: fingerprint(&rootfs)?,
@@ -113,6 +117,7 @@ pub fn pull_resolved(
         path,
         sources,
         up_to_date: false,
+        skipped_attributes,
     })
 }
 
@@ -141,6 +146,7 @@ fn up_to_date(store: &Store, resolved: &Resolved) -> Result<Option<Pulled>> {
         resolved: resolved.clone(),
         path,
         up_to_date: true,
+        skipped_attributes: Vec::new(),
     }))
 }
 
@@ -153,7 +159,7 @@ fn download_and_flatten(
     rootfs: &Path,
     options: &PullOptions,
     progress: &dyn Progress,
-) -> Result<Vec<Source>> {
+) -> Result<(Vec<Source>, Vec<SkippedAttribute>)> {
     let layers = &resolved.image.layers;
     let repository = &resolved.reference.repository;
     // A layer may appear more than once (old images repeat the empty layer):
@@ -199,11 +205,12 @@ fn apply_in_order(
     options: &PullOptions,
     progress: &dyn Progress,
     receiver: &mpsc::Receiver<Fetched>,
-) -> Result<Vec<Source>> {
+) -> Result<(Vec<Source>, Vec<SkippedAttribute>)> {
     let layers = &resolved.image.layers;
     // Blobs in by digest; a repeated layer finds its blob here already.
     let mut ready: HashMap<&str, (PathBuf, Source)> = HashMap::new();
     let mut sources = Vec::with_capacity(layers.len());
+    let mut skipped = Vec::new();
     // Blobs applied already. A blob that arrived early (downloads finish in
     // any order) is in `ready` before its turn, but is not a repeat.
     let mut applied = HashSet::new();
@@ -222,16 +229,18 @@ fn apply_in_order(
         }
         progress.extracting(index);
         let diff_id = &resolved.config.rootfs.diff_ids[index];
-        apply_layer(&path, rootfs, diff_id, options).map_err(|error| Error::Layer {
-            number: index + 1,
-            count: layers.len(),
-            digest: layer.digest.clone(),
-            source: Box::new(error),
-        })?;
+        let applied =
+            apply_layer(&path, rootfs, diff_id, options).map_err(|error| Error::Layer {
+                number: index + 1,
+                count: layers.len(),
+                digest: layer.digest.clone(),
+                source: Box::new(error),
+            })?;
+        skipped.extend(applied.skipped_attributes);
         progress.done(index);
         sources.push(source);
     }
-    Ok(sources)
+    Ok((sources, skipped))
 }
 // ANCHOR_END: apply_in_order
 
@@ -242,7 +251,12 @@ fn apply_in_order(
 /// extraction ([`read_ahead`]); this thread hashes what it reads and writes
 /// the files, so that the two threads' work is about even.
 // ANCHOR: diff_id
-fn apply_layer(blob: &Path, rootfs: &Path, diff_id: &str, options: &PullOptions) -> Result<()> {
+fn apply_layer(
+    blob: &Path,
+    rootfs: &Path,
+    diff_id: &str,
+    options: &PullOptions,
+) -> Result<flatten::Applied> {
     let io = |source| Error::Io {
         path: blob.to_path_buf(),
         source,
@@ -264,7 +278,7 @@ fn apply_layer(blob: &Path, rootfs: &Path, diff_id: &str, options: &PullOptions)
         }
         (applied, tar.hasher)
     });
-    applied?;
+    let applied = applied?;
     let actual = format!("sha256:{:x}", hasher.finalize());
     if actual != diff_id {
         return Err(Error::DigestMismatch {
@@ -273,7 +287,7 @@ fn apply_layer(blob: &Path, rootfs: &Path, diff_id: &str, options: &PullOptions)
             actual,
         });
     }
-    Ok(())
+    Ok(applied)
 }
 // ANCHOR_END: diff_id
 
