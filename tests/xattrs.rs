@@ -259,3 +259,47 @@ fn umoci_unpacks_the_same_tree_and_attributes() {
         "our attributes and umoci's"
     );
 }
+
+#[test]
+fn a_push_from_a_pulled_tree_records_its_attributes_and_keeps_the_digest() {
+    if !is_root() {
+        workshop::skip("a tree with file capabilities can only be made as root");
+        return;
+    }
+    let setup = Setup::new();
+    let first = tempfile::tempdir().unwrap();
+    ok(&setup.dockerless(first.path(), &["pull", "-q", &setup.image("library/caps")]));
+    let pulled = setup.rootfs(first.path(), "library/caps/latest");
+    let from = pulled.to_str().unwrap();
+    ok(&setup.dockerless(
+        first.path(),
+        &["push", &setup.image("me/caps:v1"), "--from", from],
+    ));
+    // The pushed image, pulled into another store, and pushed again from there.
+    let second = tempfile::tempdir().unwrap();
+    ok(&setup.dockerless(second.path(), &["pull", "-q", &setup.image("me/caps:v1")]));
+    let again = setup.rootfs(second.path(), "me/caps/v1");
+    workshop::check_eq!(
+        attributes(&again),
+        attributes(&pulled),
+        read = READ,
+        "the attributes after a push and a pull"
+    );
+    let from = again.to_str().unwrap();
+    ok(&setup.dockerless(
+        second.path(),
+        &["push", &setup.image("me/caps:v2"), "--from", from],
+    ));
+    let manifest = |tag| {
+        setup
+            .registry
+            .manifest("me/caps", tag)
+            .map(|m| String::from_utf8_lossy(&m.bytes).into_owned())
+    };
+    workshop::check_eq!(
+        manifest("v2"),
+        manifest("v1"),
+        read = READ,
+        "the manifest of the round trip and of the first push"
+    );
+}

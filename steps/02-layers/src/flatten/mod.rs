@@ -40,7 +40,9 @@ use crate::error::Error;
 
 pub(crate) use read_only::open_tree;
 pub use resolve::{MAX_SYMLINKS, clean_name, components_reversed, resolve_in_root};
-pub use xattrs::Skipped as SkippedAttribute;
+pub use xattrs::{
+    Attributes, Skipped as SkippedAttribute, pax_records, recorded as recorded_attributes,
+};
 
 /// How to apply a layer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -44,7 +44,55 @@ pub struct Skipped {
 }
 
 /// One entry's attributes: (name, value), in the order of the records.
-pub(super) type Attributes = Vec<(Vec<u8>, Vec<u8>)>;
+pub type Attributes = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// The attributes an image records of a node on disk (`push --from`,
+/// `create`, `export`), sorted by name so the same tree always gives the
+/// same layer: `security.capability`, `user.*` and `trusted.*`, as Docker,
+/// containerd and umoci keep them. Other `security.*` attributes (an SELinux
+/// label) belong to the machine, not the image. Links are not followed.
+pub fn recorded(path: &Path) -> io::Result<Attributes> {
+    let names = match xattr::list(path) {
+        Ok(names) => names,
+        Err(e) if e.raw_os_error() == Some(Errno::EOPNOTSUPP as i32) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut found = Vec::new();
+    for name in names {
+        let bytes = name.as_bytes();
+        if bytes == b"security.capability"
+            || bytes.starts_with(b"user.")
+            || bytes.starts_with(b"trusted.")
+        {
+            // Gone since the listing: nothing to record.
+            if let Some(value) = xattr::get(path, &name)? {
+                found.push((bytes.to_vec(), value));
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// The PAX records that carry `attributes` in a tar, in their order.
+pub fn pax_records(attributes: &Attributes) -> Vec<u8> {
+    let mut records = Vec::new();
+    for (name, value) in attributes {
+        let key = [PAX_PREFIX, name].concat();
+        // "<length> <key>=<value>\n", where the length counts itself.
+        let rest = key.len() + value.len() + 3;
+        let mut length = rest + 1;
+        while length != rest + length.to_string().len() {
+            length = rest + length.to_string().len();
+        }
+        records.extend_from_slice(format!("{length} ").as_bytes());
+        records.extend_from_slice(&key);
+        records.push(b'=');
+        records.extend_from_slice(value);
+        records.push(b'\n');
+    }
+    records
+}
 
 /// The extended attributes the PAX records of `entry` carry.
 pub(super) fn of(entry: &mut tar::Entry<'_, impl Read>) -> Result<Attributes, Error> {
