@@ -303,3 +303,41 @@ fn a_push_from_a_pulled_tree_records_its_attributes_and_keeps_the_digest() {
         "the manifest of the round trip and of the first push"
     );
 }
+
+#[test]
+fn create_keeps_the_capabilities_of_the_programs_it_copies() {
+    if !is_root() {
+        workshop::skip("a program with file capabilities can only be made as root");
+        return;
+    }
+    let Some(busybox) = peer("busybox") else {
+        return;
+    };
+    let setup = Setup::new();
+    let host = tempfile::tempdir().unwrap();
+    let ping = host.path().join("ping");
+    std::fs::copy(&busybox, &ping).unwrap();
+    xattr::set(&ping, "security.capability", &CAP_NET_RAW_EP).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    ok(&setup.dockerless(
+        home.path(),
+        &[
+            "create",
+            &setup.image("me/ping:v1"),
+            "--bin",
+            ping.to_str().unwrap(),
+        ],
+    ));
+    ok(&setup.dockerless(home.path(), &["push", &setup.image("me/ping:v1")]));
+    // What the layer carries: pulled into a store of its own.
+    let other = tempfile::tempdir().unwrap();
+    ok(&setup.dockerless(other.path(), &["pull", "-q", &setup.image("me/ping:v1")]));
+    let pulled = setup.rootfs(other.path(), "me/ping/v1");
+    let inside = pulled.join(ping.strip_prefix("/").unwrap());
+    workshop::check_eq!(
+        xattr::get(&inside, "security.capability").ok().flatten(),
+        Some(CAP_NET_RAW_EP.to_vec()),
+        read = READ,
+        "the capability of the copied program, after create, push and pull"
+    );
+}
