@@ -15,8 +15,34 @@ pub const INTEGRITY: u8 = 5;
 /// The registry could not be reached, or kept failing.
 pub const NETWORK: u8 = 6;
 
+/// This process's exit code for a program's: the same, within 0..=255.
+pub fn of_program(code: i32) -> u8 {
+    u8::try_from(code).unwrap_or(OTHER)
+}
+
 /// The exit code for an error from any step.
 pub fn of(error: &anyhow::Error) -> u8 {
+    if let Some(code) = error
+        .downcast_ref::<step_05_chroot::Error>()
+        .and_then(step_05_chroot::Error::exit_code)
+    {
+        return code;
+    }
+    if let Some(code) = error
+        .downcast_ref::<step_06_namespaces::Error>()
+        .and_then(step_06_namespaces::Error::exit_code)
+    {
+        return code;
+    }
+    let started = error.downcast_ref::<step_05_chroot::Error>().or(match error
+        .downcast_ref::<step_06_namespaces::Error>(
+    ) {
+        Some(step_06_namespaces::Error::Start(e)) => Some(e),
+        _ => None,
+    });
+    if let Some(step_05_chroot::Error::NotStored { .. }) = started {
+        return NOT_FOUND;
+    }
     let store = error
         .downcast_ref::<Store>()
         .or_else(|| match error.downcast_ref::<step_03_push::Error>() {

@@ -10,6 +10,8 @@ use step_01_registry::cli::{InspectArgs, RegistryArgs};
 use step_02_layers::cli::{ImagesArgs, PullArgs, StoreArgs};
 use step_03_push::cli::PushArgs;
 use step_04_create::cli::CreateArgs;
+use step_05_chroot::cli::ChrootArgs;
+use step_06_namespaces::cli::{NsArgs, RunArgs};
 
 #[derive(Parser)]
 #[command(
@@ -22,7 +24,10 @@ use step_04_create::cli::CreateArgs;
         dockerless pull alpine:3.20\n  \
         dockerless images\n  \
         dockerless push localhost:5000/me/app:v1 --from ./rootfs\n  \
-        dockerless create me/tools:v1 --bin bash --bin ls\n\n\
+        dockerless create me/tools:v1 --bin bash --bin ls\n  \
+        dockerless chroot alpine cat /etc/os-release\n  \
+        dockerless run -it alpine sh\n  \
+        dockerless ns\n\n\
         Credentials come from DOCKER_USERNAME and DOCKER_PASSWORD (sent to whichever\n\
         registry you name, and its token service), else ~/.docker/config.json.\n\
         Exit codes: 0 done, 1 other failure, 2 usage, 3 not found, 4 access refused,\n\
@@ -49,9 +54,17 @@ enum Command {
     Push(PushArgs),
     /// Make an image from this machine's programs and their libraries (step 04)
     Create(CreateArgs),
+    /// Run a program from an image in a plain chroot (step 05)
+    Chroot(ChrootArgs),
+    /// Run a program from an image in its own namespaces: a container (step 06)
+    Run(RunArgs),
+    /// List namespaces like lsns: every process's, or one's (step 06)
+    Ns(NsArgs),
 }
 
-fn run(cli: Cli) -> Result<()> {
+/// Runs the command; the exit code for commands that run a program (its
+/// own), or 0.
+fn run(cli: Cli) -> Result<u8> {
     let stdout = &mut std::io::stdout().lock();
     match &cli.command {
         Command::Inspect(args) => step_01_registry::cli::inspect(args, &cli.registry, stdout)?,
@@ -59,13 +72,26 @@ fn run(cli: Cli) -> Result<()> {
         Command::Images(args) => step_02_layers::cli::images(args, &cli.store, stdout)?,
         Command::Push(args) => step_03_push::cli::push(args, &cli.registry, &cli.store, stdout)?,
         Command::Create(args) => step_04_create::cli::create_command(args, &cli.store, stdout)?,
+        Command::Chroot(args) => {
+            return Ok(exit_code::of_program(step_05_chroot::cli::chroot_command(
+                args, &cli.store,
+            )?));
+        }
+        Command::Run(args) => {
+            return Ok(exit_code::of_program(step_06_namespaces::cli::run_command(
+                args,
+                &cli.registry,
+                &cli.store,
+            )?));
+        }
+        Command::Ns(args) => step_06_namespaces::cli::ns_command(args, stdout)?,
     }
-    Ok(())
+    Ok(0)
 }
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprintln!("dockerless: {error}");
             ExitCode::from(exit_code::of(&error))

@@ -107,6 +107,19 @@ fn run(serve: Serve) -> Result<(), crate::Error> {
         builder = builder.default_repository(repo);
     }
     let registry = builder.start()?;
+    // The steps that run containers want a shell: this machine's
+    // busybox-static, when it has one (not byte-exact across machines).
+    if !serve.no_fixtures {
+        let busybox = crate::fixtures::busybox_image(
+            std::path::Path::new(crate::fixtures::HOST_BUSYBOX),
+            "library/busybox",
+            "latest",
+            crate::fixtures::default_config(),
+        );
+        if let Some(image) = busybox {
+            registry.seed(&image)?;
+        }
+    }
     println!("mock-registry: serving {}", registry.url());
     match &serve.dir {
         Some(dir) => println!("  store: OCI image layout in {}", dir.display()),

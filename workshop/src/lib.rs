@@ -2,7 +2,7 @@
 //!
 //! Every step crate takes this crate as a dev-dependency
 //! (`workshop.workspace = true` under `[dev-dependencies]`). It gives the
-//! step's checks four things:
+//! step's checks five things:
 //!
 //! - [`skip`]: a check that cannot run on this machine says why and is
 //!   counted as *skipped* by the workshop runner (`just test`), never as
@@ -14,14 +14,18 @@
 //!   (namespaces, chroot, mounts) can run here, skipping the check if not.
 //! - [`random_word`]: a fresh word per run, so a check that echoes it cannot
 //!   be passed by a hard-coded answer.
+//! - [`as_normal_user`]: run a check again as uid 65534, so what passes for
+//!   root in CI also passes for a learner without root.
 
 mod check;
 mod privileges;
 mod random;
+mod unprivileged;
 
 pub use check::{Failure, book_section, fail};
 pub use privileges::{Privileges, privileges, require_root_or_userns};
 pub use random::random_word;
+pub use unprivileged::{NOBODY, as_normal_user};
 
 /// The start of the line [`skip`] prints.
 ///

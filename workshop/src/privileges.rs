@@ -30,13 +30,19 @@ struct Probe {
     /// Ubuntu 24.04's AppArmor switch,
     /// `/proc/sys/kernel/apparmor_restrict_unprivileged_userns`.
     apparmor_restrict_unprivileged_userns: Option<String>,
+    /// What happened when a child process tried `unshare(CLONE_NEWUSER)`:
+    /// the knobs above are not the whole story (a seccomp filter, an LSM or
+    /// a container runtime can refuse what they allow). `None`: not tried.
+    tried: Option<Result<(), String>>,
 }
 
 impl Probe {
     fn read() -> Self {
         let read = |path: &str| fs::read_to_string(path).ok().map(|s| s.trim().to_string());
+        let effective_uid = read("/proc/self/status").as_deref().and_then(effective_uid);
         Probe {
-            effective_uid: read("/proc/self/status").as_deref().and_then(effective_uid),
+            tried: (effective_uid != Some(0)).then(try_user_namespace),
+            effective_uid,
             unprivileged_userns_clone: read("/proc/sys/kernel/unprivileged_userns_clone"),
             max_user_namespaces: read("/proc/sys/user/max_user_namespaces"),
             apparmor_restrict_unprivileged_userns: read(
@@ -65,13 +71,45 @@ impl Probe {
                  (/proc/sys/kernel/apparmor_restrict_unprivileged_userns is 1)"
                 .to_string());
         }
+        if let Some(Err(why)) = &self.tried {
+            return Err(why.clone());
+        }
         Ok(Privileges::UserNamespace)
     }
 }
 
+/// Tries to make a user namespace, in a child process so this one (and its
+/// other threads) stays as it is.
+fn try_user_namespace() -> Result<(), String> {
+    use nix::sched::{CloneFlags, unshare};
+    use nix::sys::wait::{WaitStatus, waitpid};
+    use nix::unistd::{ForkResult, fork};
+    // SAFETY: the child makes one system call and exits.
+    match unsafe { fork() } {
+        Ok(ForkResult::Child) => {
+            let code = match unshare(CloneFlags::CLONE_NEWUSER) {
+                Ok(()) => 0,
+                Err(errno) => errno as i32,
+            };
+            // SAFETY: `_exit` runs nothing of the parent's.
+            unsafe { nix::libc::_exit(code) }
+        }
+        Ok(ForkResult::Parent { child }) => match waitpid(child, None) {
+            Ok(WaitStatus::Exited(_, 0)) => Ok(()),
+            Ok(WaitStatus::Exited(_, code)) => Err(format!(
+                "the kernel refused to make a user namespace: unshare(CLONE_NEWUSER) failed with {}",
+                nix::errno::Errno::from_raw(code).desc()
+            )),
+            other => Err(format!(
+                "the probe for user namespaces ended unexpectedly: {other:?}"
+            )),
+        },
+        Err(errno) => Err(format!("cannot fork to probe user namespaces: {errno}")),
+    }
+}
+
 /// The effective uid from the text of `/proc/self/status`, whose `Uid:` line
-/// holds the real, effective, saved and filesystem uids. Reading it keeps
-/// this crate free of a libc dependency.
+/// holds the real, effective, saved and filesystem uids.
 fn effective_uid(status: &str) -> Option<u32> {
     let line = status.lines().find(|line| line.starts_with("Uid:"))?;
     line.split_whitespace().nth(2)?.parse().ok()
@@ -161,6 +199,29 @@ mod tests {
         for (probe, knob) in cases {
             let why = probe.decide().unwrap_err();
             assert!(why.contains(knob), "{why}");
+        }
+    }
+
+    #[test]
+    fn a_refused_attempt_wins_over_knobs_that_allow() {
+        let probe = Probe {
+            tried: Some(Err("the kernel refused".into())),
+            ..probe(1000)
+        };
+        assert_eq!(probe.decide(), Err("the kernel refused".to_string()));
+        let probe = Probe {
+            tried: Some(Ok(())),
+            ..self::probe(1000)
+        };
+        assert_eq!(probe.decide(), Ok(Privileges::UserNamespace));
+    }
+
+    #[test]
+    fn trying_a_user_namespace_gives_an_answer() {
+        // Whatever this machine allows, the probe ends with a verdict
+        // rather than a crash, and a refusal says what was refused.
+        if let Err(why) = try_user_namespace() {
+            assert!(why.contains("user namespace"), "{why}");
         }
     }
 

@@ -1,0 +1,280 @@
+//! Starting a container: `clone` a child into new namespaces, set them up
+//! from inside, and exec the image's program as PID 1.
+//!
+//! `unshare --fork --pid ...` calls `unshare(2)`, then `fork(2)`, because
+//! a new PID namespace only applies to the children made after it. `clone`
+//! does both in one call, which is what runc does: the parent never enters
+//! the namespaces and stays on the host as the supervisor, and without root
+//! the parent can write the child's uid and gid maps from outside while
+//! the child waits for them.
+
+#![allow(clippy::result_large_err)]
+
+use crate::error::{Error, Result, system};
+use crate::namespaces::{self, CONTAINER};
+use crate::{init, mounts, network, terminal};
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sched::clone;
+use nix::sys::signal::Signal;
+use nix::unistd::{Pid, pipe2, read, sethostname, write};
+use std::ffi::CString;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use step_05_chroot::child::{
+    self, Failure, Prepared, Report, Stdio, become_user, enter_root, reset_signals,
+};
+use step_05_chroot::chroot;
+use step_05_chroot::image::Image;
+use step_05_chroot::spec::Options as ProcessOptions;
+
+/// How much stack the child gets until it execs.
+const STACK_SIZE: usize = 1024 * 1024;
+
+/// What `run` adds to a process: its hostname, `--init`, and a terminal.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `--hostname`; by default the first 12 characters of the id.
+    pub hostname: Option<String>,
+    /// `--init`: a tiny init as PID 1, the command as its child.
+    pub init: bool,
+}
+
+/// A container ready to start.
+#[derive(Debug)]
+pub struct Container {
+    /// 64 hex digits, as Docker's.
+    pub id: String,
+    pub hostname: String,
+    pub init: bool,
+    prepared: Prepared,
+    proc_dir: CString,
+}
+
+impl Container {
+    /// Everything decided before `clone`: step 05's process, an id, the
+    /// hostname, where `/proc` goes.
+    pub fn prepare(
+        image: &Image,
+        process: &ProcessOptions,
+        options: &Options,
+        host_env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Container> {
+        let id = container_id()?;
+        let hostname = options
+            .hostname
+            .clone()
+            .unwrap_or_else(|| id[..12].to_string());
+        let valid = !hostname.is_empty()
+            && hostname.len() <= 64
+            && hostname
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        if !valid {
+            return Err(Error::Hostname(hostname));
+        }
+        let mut process = process.clone();
+        process.env.push(format!("HOSTNAME={hostname}"));
+        let prepared = chroot::prepare(image, &process, host_env)?;
+        let proc_dir = proc_mount_point(&image.rootfs)?;
+        Ok(Container {
+            id,
+            hostname,
+            init: options.init,
+            prepared,
+            proc_dir,
+        })
+    }
+
+    /// Whether the container gets a user namespace (not running as root).
+    pub fn rootless(&self) -> bool {
+        self.prepared.rootless.is_some()
+    }
+
+    /// Starts the container with `stdio` (or, with `terminal`, the
+    /// secondary side of a pseudo-terminal); returns PID 1's pid, as the
+    /// host sees it, once the program runs.
+    pub fn spawn(&self, stdio: &Stdio, terminal: Option<&OwnedFd>) -> Result<Pid> {
+        let (report_read, report_write) = pipe2(OFlag::O_CLOEXEC).map_err(system("pipe2"))?;
+        let (go_read, go_write) = pipe2(OFlag::O_CLOEXEC).map_err(system("pipe2"))?;
+        let mut stack = vec![0u8; STACK_SIZE];
+        let flags = namespaces::flags(self.rootless());
+        let child_main = Box::new(|| -> isize {
+            let failure = self.start(stdio, terminal, &go_read, &report_write);
+            failure.report(report_write.as_fd())
+        });
+        // SAFETY: without CLONE_VM the child has its own copy of memory, as
+        // after fork; it makes system calls only, then execs or exits.
+        let pid = unsafe { clone(child_main, &mut stack, flags, Some(Signal::SIGCHLD as i32)) }
+            .map_err(|errno| namespaces_error(errno, self.rootless()))?;
+        drop(report_write);
+        drop(go_read);
+        if let Some(outside) = self.prepared.rootless {
+            let proc_dir = CString::new(format!("/proc/{pid}")).expect("no NUL in a pid");
+            let inside = (self.prepared.credentials.uid, self.prepared.credentials.gid);
+            if let Err(failure) = child::write_id_maps(&proc_dir, outside, inside) {
+                let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+                let _ = nix::sys::wait::waitpid(pid, None);
+                return Err(Error::Namespaces {
+                    reason: failure.to_string(),
+                    fix: USERNS_FIX.to_string(),
+                });
+            }
+        }
+        // Either way, tell the child to go on.
+        let _ = write(&go_write, b"1");
+        drop(go_write);
+        match Report::read(&report_read) {
+            None => Ok(pid),
+            Some(report) => {
+                let _ = nix::sys::wait::waitpid(pid, None);
+                Err(chroot::failure(&self.prepared, report).into())
+            }
+        }
+    }
+
+    /// The child, PID 1 of its namespaces: set them up, then exec.
+    fn start(
+        &self,
+        stdio: &Stdio,
+        terminal: Option<&OwnedFd>,
+        go: &OwnedFd,
+        report: &OwnedFd,
+    ) -> Failure {
+        let steps = || -> Result<(), Failure> {
+            // Wait for the parent (and, without root, for our id maps).
+            let mut byte = [0u8; 1];
+            let _ = read(go.as_fd(), &mut byte);
+            // Die with the supervisor rather than outlive it.
+            let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+            match terminal {
+                Some(secondary) => terminal::attach(secondary)
+                    .map_err(|e| Failure::setup(e, format_args!("cannot attach the terminal")))?,
+                None => stdio.redirect()?,
+            }
+            self.set_up()?;
+            become_user(&self.prepared.credentials, self.prepared.rootless.is_none())?;
+            Ok(())
+        };
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(steps)) {
+            Ok(Ok(())) if self.init => self.start_init(report),
+            Ok(Ok(())) => {
+                reset_signals();
+                Failure::exec(self.prepared.exec.exec(), self.prepared.exec.program())
+            }
+            Ok(Err(failure)) => failure,
+            Err(_) => Failure::panicked(),
+        }
+    }
+
+    // ANCHOR: set_up
+    /// Inside the new namespaces: the mounts, the hostname, `lo`, and the
+    /// image's root as `/`.
+    fn set_up(&self) -> Result<(), Failure> {
+        // EXERCISE(set-up): Set up the namespaces from inside, in order.
+        // 1. `mounts::make_private()`, before anything is mounted;
+        // 2. `mounts::bind_root(rootfs)`, then `mounts::mount_proc` on the
+        //    image's /proc (`self.proc_dir`);
+        // 3. `sethostname(&self.hostname)` (this UTS namespace's only);
+        // 4. `network::loopback_up()`;
+        // 5. `enter_root(rootfs, workdir)` from step 05: chroot and chdir.
+        // `self.prepared` holds `rootfs` and `workdir`.
+        let rootfs = &self.prepared.rootfs;
+        mounts::make_private()?;
+        mounts::bind_root(rootfs)?;
+        mounts::mount_proc(&self.proc_dir)?;
+        sethostname(&self.hostname)
+            .map_err(|e| Failure::setup(e, format_args!("cannot set the hostname")))?;
+        network::loopback_up()?;
+        enter_root(rootfs, &self.prepared.workdir)
+        // END EXERCISE
+    }
+    // ANCHOR_END: set_up
+
+    /// `--init`: fork the command, then be its init.
+    fn start_init(&self, report: &OwnedFd) -> Failure {
+        let signals = init::block();
+        // SAFETY: the child resets its signals and execs, or reports.
+        match unsafe { nix::unistd::fork() } {
+            Ok(nix::unistd::ForkResult::Child) => {
+                reset_signals();
+                Failure::exec(self.prepared.exec.exec(), self.prepared.exec.program())
+                    .report(report.as_fd())
+            }
+            Ok(nix::unistd::ForkResult::Parent { child }) => {
+                // The report pipe now belongs to the command: it closes
+                // on its exec, or carries its failure.
+                // SAFETY: this copy of the descriptor is not used again.
+                unsafe { nix::libc::close(std::os::fd::AsRawFd::as_raw_fd(report)) };
+                init::supervise(child, &signals)
+            }
+            Err(e) => Failure::setup(e, format_args!("init cannot fork the command")),
+        }
+    }
+}
+
+/// What to do when the kernel refuses a user namespace.
+const USERNS_FIX: &str = "Run as root, or allow unprivileged user namespaces: \
+    sysctl -w kernel.unprivileged_userns_clone=1 (Debian), \
+    sysctl -w user.max_user_namespaces=15000, or on Ubuntu 24.04 \
+    sysctl -w kernel.apparmor_restrict_unprivileged_userns=0";
+
+/// The error for a refused `clone`, with what to do about it.
+fn namespaces_error(errno: Errno, rootless: bool) -> Error {
+    let names: Vec<&str> = CONTAINER.iter().map(|k| k.name).collect();
+    let reason = format!("clone({}) failed: {}", names.join(", "), errno.desc());
+    let fix = match (errno, rootless) {
+        (Errno::EPERM | Errno::ENOSPC | Errno::EACCES, true) => USERNS_FIX.to_string(),
+        (Errno::EPERM, false) => "a seccomp profile or a container around this one forbids it; run on the host, or with --privileged".to_string(),
+        (Errno::EINVAL, _) => "this kernel lacks one of these namespace types (CONFIG_*_NS)".to_string(),
+        _ => "see clone(2)".to_string(),
+    };
+    Error::Namespaces { reason, fix }
+}
+
+/// The image's `/proc`, where the container's proc goes: it must be a real
+/// directory (a symbolic link would send the mount elsewhere).
+fn proc_mount_point(rootfs: &Path) -> Result<CString> {
+    let target = rootfs.join("proc");
+    match std::fs::symlink_metadata(&target) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            return Err(step_05_chroot::Error::Setup(format!(
+                "{} is not a directory; refusing to mount /proc there",
+                target.display()
+            ))
+            .into());
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Images made FROM scratch may lack it: make the mount point.
+            std::fs::create_dir(&target).map_err(|source| Error::Io {
+                path: target.clone(),
+                source,
+            })?;
+        }
+        Err(source) => {
+            return Err(Error::Io {
+                path: target,
+                source,
+            });
+        }
+    }
+    CString::new(target.as_os_str().as_bytes()).map_err(|_| {
+        step_05_chroot::Error::Setup(format!("{} holds a NUL byte", target.display())).into()
+    })
+}
+
+/// A new container id: 32 random bytes as 64 hex digits.
+fn container_id() -> Result<String> {
+    use std::io::Read;
+    let path = Path::new("/dev/urandom");
+    let mut bytes = [0u8; 32];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
