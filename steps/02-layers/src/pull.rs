@@ -127,6 +127,10 @@ pub fn pull_resolved(
 fn up_to_date(store: &Store, resolved: &Resolved) -> Result<Option<Pulled>> {
     let reference = &resolved.reference;
     let path = store.image_dir(reference);
+    if !store.manifest_path(reference).exists() {
+        // Never stored: nothing to compare, and no directory to lock.
+        return Ok(None);
+    }
     // Read under the shared lock: an install running meanwhile would swap
     // the tree out from under the fingerprint.
     let _lock = store.lock_image(reference, LockMode::Shared)?;
