@@ -104,6 +104,20 @@ fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
+/// A store in a fresh directory, or `None` (the check skipped) where its
+/// file system keeps no `user.` attributes (tmpfs before Linux 6.6).
+fn store_dir() -> Option<tempfile::TempDir> {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = dir.path().join("probe");
+    std::fs::write(&probe, "").unwrap();
+    if xattr::set(&probe, "user.probe", b"1").is_err() {
+        workshop::skip("the temporary directory's file system keeps no user. attributes");
+        return None;
+    }
+    std::fs::remove_file(&probe).unwrap();
+    Some(dir)
+}
+
 /// Every extended attribute under `root`, one `path name=value` a line,
 /// sorted, `security.selinux` left out (the host's label, not the image's).
 fn attributes(root: &Path) -> String {
@@ -150,7 +164,7 @@ fn a_pull_as_root_keeps_file_capabilities_and_user_attributes() {
         return;
     }
     let setup = Setup::new();
-    let home = tempfile::tempdir().unwrap();
+    let Some(home) = store_dir() else { return };
     let said = ok(&setup.dockerless(home.path(), &["pull", &setup.image("library/caps")]));
     workshop::check_eq!(said, "", read = READ, "what a root pull says on stderr");
     let root = setup.rootfs(home.path(), "library/caps/latest");
@@ -180,7 +194,7 @@ fn a_pull_as_root_keeps_file_capabilities_and_user_attributes() {
 #[test]
 fn a_pull_as_a_normal_user_leaves_out_capabilities_and_says_so() {
     let setup = Setup::new();
-    let home = tempfile::tempdir().unwrap();
+    let Some(home) = store_dir() else { return };
     let wrapper: Vec<&str> = if is_root() {
         // A real normal user, with a store of its own.
         let Some(_) = peer("setpriv") else { return };
@@ -226,10 +240,10 @@ fn umoci_unpacks_the_same_tree_and_attributes() {
     let Some(skopeo) = Skopeo::find() else { return };
     let Some(umoci) = peer("umoci") else { return };
     let setup = Setup::new();
-    let home = tempfile::tempdir().unwrap();
+    let Some(home) = store_dir() else { return };
     ok(&setup.dockerless(home.path(), &["pull", "-q", &setup.image("library/caps")]));
     let ours = setup.rootfs(home.path(), "library/caps/latest");
-    let work = tempfile::tempdir().unwrap();
+    let Some(work) = store_dir() else { return };
     let layout = work.path().join("layout");
     skopeo.ok(&[
         "copy",
@@ -267,7 +281,7 @@ fn a_push_from_a_pulled_tree_records_its_attributes_and_keeps_the_digest() {
         return;
     }
     let setup = Setup::new();
-    let first = tempfile::tempdir().unwrap();
+    let Some(first) = store_dir() else { return };
     ok(&setup.dockerless(first.path(), &["pull", "-q", &setup.image("library/caps")]));
     let pulled = setup.rootfs(first.path(), "library/caps/latest");
     let from = pulled.to_str().unwrap();
@@ -276,7 +290,7 @@ fn a_push_from_a_pulled_tree_records_its_attributes_and_keeps_the_digest() {
         &["push", &setup.image("me/caps:v1"), "--from", from],
     ));
     // The pushed image, pulled into another store, and pushed again from there.
-    let second = tempfile::tempdir().unwrap();
+    let Some(second) = store_dir() else { return };
     ok(&setup.dockerless(second.path(), &["pull", "-q", &setup.image("me/caps:v1")]));
     let again = setup.rootfs(second.path(), "me/caps/v1");
     workshop::check_eq!(
@@ -330,7 +344,7 @@ fn create_keeps_the_capabilities_of_the_programs_it_copies() {
     ));
     ok(&setup.dockerless(home.path(), &["push", &setup.image("me/ping:v1")]));
     // What the layer carries: pulled into a store of its own.
-    let other = tempfile::tempdir().unwrap();
+    let Some(other) = store_dir() else { return };
     ok(&setup.dockerless(other.path(), &["pull", "-q", &setup.image("me/ping:v1")]));
     let pulled = setup.rootfs(other.path(), "me/ping/v1");
     let inside = pulled.join(ping.strip_prefix("/").unwrap());
