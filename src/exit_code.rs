@@ -29,6 +29,12 @@ pub fn of(error: &anyhow::Error) -> u8 {
         return code;
     }
     if let Some(code) = error
+        .downcast_ref::<step_08_isolation::Error>()
+        .and_then(step_08_isolation::Error::exit_code)
+    {
+        return code;
+    }
+    if let Some(code) = error
         .downcast_ref::<step_06_namespaces::Error>()
         .and_then(step_06_namespaces::Error::exit_code)
     {

@@ -11,7 +11,8 @@ use step_02_layers::cli::{ImagesArgs, PullArgs, StoreArgs};
 use step_03_push::cli::PushArgs;
 use step_04_create::cli::CreateArgs;
 use step_05_chroot::cli::ChrootArgs;
-use step_06_namespaces::cli::{NsArgs, RunArgs};
+use step_06_namespaces::cli::NsArgs;
+use step_08_isolation::cli::RunArgs;
 
 #[derive(Parser)]
 #[command(
@@ -56,7 +57,7 @@ enum Command {
     Create(CreateArgs),
     /// Run a program from an image in a plain chroot (step 05)
     Chroot(ChrootArgs),
-    /// Run a program from an image in its own namespaces: a container (step 06)
+    /// Run a program from an image in a container: namespaces (step 06), limits and privileges (step 08)
     Run(RunArgs),
     /// List namespaces like lsns: every process's, or one's (step 06)
     Ns(NsArgs),
@@ -78,7 +79,7 @@ fn run(cli: Cli) -> Result<u8> {
             )?));
         }
         Command::Run(args) => {
-            return Ok(exit_code::of_program(step_06_namespaces::cli::run_command(
+            return Ok(exit_code::of_program(step_08_isolation::cli::run_command(
                 args,
                 &cli.registry,
                 &cli.store,

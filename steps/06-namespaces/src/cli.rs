@@ -1,6 +1,6 @@
 //! Step 06's part of the `dockerless` command line: `run` and `ns`.
 
-use crate::container::{Container, Options};
+use crate::container::{Chroot, Container, Hooks, Options};
 use crate::error::{Error, Result};
 use crate::ns;
 use crate::supervisor::Supervisor;
@@ -56,40 +56,70 @@ pub struct RunArgs {
 
 /// `dockerless run`: returns the container's exit code.
 pub fn run_command(args: &RunArgs, registry: &RegistryArgs, store: &StoreArgs) -> Result<i32> {
-    let reference = Reference::parse(&args.image)?;
-    let store = store.open()?;
-    if !Image::is_stored(&store, &reference) {
-        pull_first(&reference, registry, &store)?;
+    let run = Run::prepare(args, registry, store)?;
+    run.supervise(&Chroot)
+}
+
+/// A `run` ready to start: the container, its streams, its terminal.
+pub struct Run {
+    pub container: Container,
+    /// The image's root filesystem on the host.
+    pub rootfs: std::path::PathBuf,
+    stdio: Stdio,
+    terminal: Option<(Terminal, std::os::fd::OwnedFd)>,
+}
+
+impl Run {
+    /// Everything `run` does before starting the container: pull the image
+    /// if the store lacks it, prepare the container, open its terminal.
+    pub fn prepare(args: &RunArgs, registry: &RegistryArgs, store: &StoreArgs) -> Result<Run> {
+        let reference = Reference::parse(&args.image)?;
+        let store = store.open()?;
+        if !Image::is_stored(&store, &reference) {
+            pull_first(&reference, registry, &store)?;
+        }
+        let image = Image::load(&store, &reference).map_err(Error::Start)?;
+        let options = Options {
+            hostname: args.hostname.clone(),
+            init: args.init,
+        };
+        let container = Container::prepare(
+            &image,
+            &args.process.options(&args.command),
+            &options,
+            |name| std::env::var(name).ok(),
+        )?;
+        let terminal = match args.tty {
+            true => Some(Terminal::open()?),
+            false => None,
+        };
+        let stdio = Stdio {
+            stdin: match args.interactive {
+                true => None,
+                false => Some(dev_null()?),
+            },
+            ..Stdio::default()
+        };
+        Ok(Run {
+            container,
+            rootfs: image.rootfs,
+            stdio,
+            terminal,
+        })
     }
-    let image = Image::load(&store, &reference).map_err(Error::Start)?;
-    let options = Options {
-        hostname: args.hostname.clone(),
-        init: args.init,
-    };
-    let container = Container::prepare(
-        &image,
-        &args.process.options(&args.command),
-        &options,
-        |name| std::env::var(name).ok(),
-    )?;
-    let mut terminal = match args.tty {
-        true => Some(Terminal::open()?),
-        false => None,
-    };
-    let stdio = Stdio {
-        stdin: match args.interactive {
-            true => None,
-            false => Some(dev_null()?),
-        },
-        ..Stdio::default()
-    };
-    let supervisor = Supervisor::new()?;
-    let pid = container.spawn(&stdio, terminal.as_ref().map(|(_, secondary)| secondary))?;
-    let mut terminal = terminal.take().map(|(terminal, _secondary)| terminal);
-    if let Some(terminal) = terminal.as_mut() {
-        terminal.raw()?;
+
+    /// Starts the container with `hooks` and supervises it to its end;
+    /// returns its exit code.
+    pub fn supervise(mut self, hooks: &dyn Hooks) -> Result<i32> {
+        let supervisor = Supervisor::new()?;
+        let secondary = self.terminal.as_ref().map(|(_, secondary)| secondary);
+        let pid = self.container.spawn_with(&self.stdio, secondary, hooks)?;
+        let mut terminal = self.terminal.take().map(|(terminal, _secondary)| terminal);
+        if let Some(terminal) = terminal.as_mut() {
+            terminal.raw()?;
+        }
+        supervisor.supervise(pid, terminal.as_mut())
     }
-    supervisor.supervise(pid, terminal.as_mut())
 }
 
 /// Pulls `reference` as `docker run` does for an image it lacks, telling

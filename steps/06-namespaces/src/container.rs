@@ -18,7 +18,7 @@ use nix::fcntl::OFlag;
 use nix::sched::clone;
 use nix::sys::signal::Signal;
 use nix::unistd::{Pid, pipe2, read, sethostname, write};
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -96,12 +96,23 @@ impl Container {
     /// secondary side of a pseudo-terminal); returns PID 1's pid, as the
     /// host sees it, once the program runs.
     pub fn spawn(&self, stdio: &Stdio, terminal: Option<&OwnedFd>) -> Result<Pid> {
+        self.spawn_with(stdio, terminal, &Chroot)
+    }
+
+    /// [`Container::spawn`], with what a later step adds at each moment
+    /// (`hooks`).
+    pub fn spawn_with(
+        &self,
+        stdio: &Stdio,
+        terminal: Option<&OwnedFd>,
+        hooks: &dyn Hooks,
+    ) -> Result<Pid> {
         let (report_read, report_write) = pipe2(OFlag::O_CLOEXEC).map_err(system("pipe2"))?;
         let (go_read, go_write) = pipe2(OFlag::O_CLOEXEC).map_err(system("pipe2"))?;
         let mut stack = vec![0u8; STACK_SIZE];
         let flags = namespaces::flags(self.rootless());
         let child_main = Box::new(|| -> isize {
-            let failure = self.start(stdio, terminal, &go_read, &report_write);
+            let failure = self.start(stdio, terminal, hooks, &go_read, &report_write);
             failure.report(report_write.as_fd())
         });
         // SAFETY: without CLONE_VM the child has its own copy of memory, as
@@ -122,6 +133,11 @@ impl Container {
                 });
             }
         }
+        if let Err(error) = hooks.created(pid) {
+            let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(pid, None);
+            return Err(error);
+        }
         // Either way, tell the child to go on.
         let _ = write(&go_write, b"1");
         drop(go_write);
@@ -139,6 +155,7 @@ impl Container {
         &self,
         stdio: &Stdio,
         terminal: Option<&OwnedFd>,
+        hooks: &dyn Hooks,
         go: &OwnedFd,
         report: &OwnedFd,
     ) -> Failure {
@@ -153,8 +170,10 @@ impl Container {
                     .map_err(|e| Failure::setup(e, format_args!("cannot attach the terminal")))?,
                 None => stdio.redirect()?,
             }
-            self.set_up()?;
+            self.set_up(hooks)?;
+            hooks.before_user()?;
             become_user(&self.prepared.credentials, self.prepared.rootless.is_none())?;
+            hooks.before_exec()?;
             Ok(())
         };
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(steps)) {
@@ -171,14 +190,15 @@ impl Container {
     // ANCHOR: set_up
     /// Inside the new namespaces: the mounts, the hostname, `lo`, and the
     /// image's root as `/`.
-    fn set_up(&self) -> Result<(), Failure> {
+    fn set_up(&self, hooks: &dyn Hooks) -> Result<(), Failure> {
         // EXERCISE(set-up): Set up the namespaces from inside, in order.
         // 1. `mounts::make_private()`, before anything is mounted;
         // 2. `mounts::bind_root(rootfs)`, then `mounts::mount_proc` on the
         //    image's /proc (`self.proc_dir`);
         // 3. `sethostname(&self.hostname)` (this UTS namespace's only);
         // 4. `network::loopback_up()`;
-        // 5. `enter_root(rootfs, workdir)` from step 05: chroot and chdir.
+        // 5. `hooks.enter_root(rootfs, workdir)`: step 05's chroot and
+        //    chdir here (`Chroot`), pivot_root in step 08.
         // `self.prepared` holds `rootfs` and `workdir`.
         let rootfs = &self.prepared.rootfs;
         mounts::make_private()?;
@@ -187,7 +207,7 @@ impl Container {
         sethostname(&self.hostname)
             .map_err(|e| Failure::setup(e, format_args!("cannot set the hostname")))?;
         network::loopback_up()?;
-        enter_root(rootfs, &self.prepared.workdir)
+        hooks.enter_root(rootfs, &self.prepared.workdir)
         // END EXERCISE
     }
     // ANCHOR_END: set_up
@@ -195,8 +215,7 @@ impl Container {
     /// `--init`: fork the command, then be its init.
     fn start_init(&self, report: &OwnedFd) -> Failure {
         let signals = init::block();
-        // SAFETY: the child resets its signals and execs, or reports.
-        match unsafe { nix::unistd::fork() } {
+        match raw_fork() {
             Ok(nix::unistd::ForkResult::Child) => {
                 reset_signals();
                 Failure::exec(self.prepared.exec.exec(), self.prepared.exec.program())
@@ -211,6 +230,57 @@ impl Container {
             }
             Err(e) => Failure::setup(e, format_args!("init cannot fork the command")),
         }
+    }
+}
+
+/// What a later step changes in how a container starts, at the moments it
+/// can (step 08: cgroups, pivot_root and /dev, capabilities). The methods
+/// that run in the child make system calls only (see step 05's `child`).
+pub trait Hooks: Sync {
+    /// In the parent, once the child exists and before it goes on: where
+    /// to put it in a cgroup, before it runs anything of the image.
+    fn created(&self, _pid: Pid) -> Result<()> {
+        Ok(())
+    }
+
+    /// In the child: make the bound root filesystem `/`, and `workdir`
+    /// the working directory.
+    fn enter_root(&self, rootfs: &CStr, workdir: &CStr) -> Result<(), Failure>;
+
+    /// In the child, still root, before taking on the image's user.
+    fn before_user(&self) -> Result<(), Failure> {
+        Ok(())
+    }
+
+    /// In the child, as the image's user, right before exec.
+    fn before_exec(&self) -> Result<(), Failure> {
+        Ok(())
+    }
+}
+
+/// Step 06's way in: step 05's `chroot` and `chdir`, nothing more.
+pub struct Chroot;
+
+impl Hooks for Chroot {
+    fn enter_root(&self, rootfs: &CStr, workdir: &CStr) -> Result<(), Failure> {
+        enter_root(rootfs, workdir)
+    }
+}
+
+/// `fork` as the bare system call. This process came from `clone`, which
+/// copies memory as it is: a lock another thread of the parent held (the
+/// allocator's) is held here forever, and glibc's `fork()` takes such locks
+/// to run its fork handlers. The system call takes none.
+fn raw_fork() -> nix::Result<nix::unistd::ForkResult> {
+    // SAFETY: clone with only SIGCHLD and no new stack is fork: the child
+    // gets a copy of this process's memory and runs on from here.
+    let pid = unsafe { nix::libc::syscall(nix::libc::SYS_clone, nix::libc::SIGCHLD, 0, 0, 0, 0) };
+    match pid {
+        -1 => Err(Errno::last()),
+        0 => Ok(nix::unistd::ForkResult::Child),
+        pid => Ok(nix::unistd::ForkResult::Parent {
+            child: Pid::from_raw(pid as i32),
+        }),
     }
 }
 
