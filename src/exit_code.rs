@@ -83,6 +83,8 @@ pub fn of(error: &anyhow::Error) -> u8 {
             Registry::Unauthorized { .. } | Registry::Token { .. } => REFUSED,
             Registry::DigestMismatch { .. } | Registry::Manifest { .. } => INTEGRITY,
             Registry::Http { .. } | Registry::Retries { .. } => NETWORK,
+            // A helper missing or failing is this machine's setup, not the registry's answer.
+            Registry::CredentialHelper { .. } => OTHER,
             _ => OTHER,
         };
     }
@@ -93,6 +95,8 @@ pub fn of(error: &anyhow::Error) -> u8 {
                 INTEGRITY
             }
             Store::Download { .. } => NETWORK,
+            // A store on a file system without locks: neither missing nor refused.
+            Store::Lock { .. } => OTHER,
             _ => OTHER,
         };
     }

@@ -128,3 +128,74 @@ fn a_pulled_image_pushed_to_the_distribution_registry_keeps_its_digest() {
         "the image did not go back as it was pulled"
     );
 }
+
+/// A Docker config whose `credsStore` is a fake helper on PATH answering
+/// `learner`/`secret`, as Docker Desktop or `docker-credential-pass` would:
+/// writes both into `dir` and returns the environment that uses them.
+fn helper_env(dir: &Path) -> [(&'static str, String); 2] {
+    let helper = dir.join("docker-credential-fake");
+    std::fs::write(
+        &helper,
+        "#!/bin/sh\n[ \"$1\" = get ] || exit 3\ncat >/dev/null\n\
+         echo '{\"ServerURL\":\"x\",\"Username\":\"learner\",\"Secret\":\"secret\"}'\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(dir.join("config.json"), r#"{"credsStore":"fake"}"#).unwrap();
+    let path = std::env::var("PATH").unwrap_or_default();
+    [
+        ("DOCKER_CONFIG", dir.display().to_string()),
+        ("PATH", format!("{}:{path}", dir.display())),
+    ]
+}
+
+#[test]
+fn a_credential_helper_logs_in_to_the_distribution_registry_and_pulls_race_in_one_store() {
+    let Some(dist) = Distribution::with_user("learner", "secret") else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let env = helper_env(config.path());
+    let tree = tempfile::tempdir().unwrap();
+    make_tree(tree.path());
+    let image = format!("{}/learner/app:v1", dist.host);
+    dockerless(home.path())
+        .envs(env.clone())
+        .args(["push", &image, "--from", tree.path().to_str().unwrap()])
+        .assert()
+        .success();
+    // Four pulls of what was pushed, into one fresh store, at once.
+    let store = tempfile::tempdir().unwrap();
+    let pulls: Vec<_> = (0..4)
+        .map(|_| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_dockerless"))
+                .env("DOCKER_INTERNALS_HOME", store.path())
+                .env_remove("DOCKER_USERNAME")
+                .env_remove("DOCKER_PASSWORD")
+                .envs(env.clone())
+                .args(["pull", "-q", &image])
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for pull in pulls {
+        let output = pull.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "a pull failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let pulled = store.path().join(&dist.host).join("learner/app/v1");
+    assert_eq!(
+        std::fs::read_to_string(pulled.join("etc/app/config")).unwrap(),
+        "answer=42\n"
+    );
+    let partial: Vec<_> = std::fs::read_dir(store.path().join(".blobs/partial"))
+        .unwrap()
+        .collect();
+    assert!(partial.is_empty(), "partial downloads left: {partial:?}");
+}

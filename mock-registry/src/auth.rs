@@ -37,6 +37,10 @@ pub struct TokenAuth {
     pub anonymous_pull: bool,
     /// Lifetime of a token, sent as `expires_in`.
     pub expires_in: Duration,
+    /// Identity tokens (OAuth2 refresh tokens, what credential helpers may
+    /// keep instead of a password), each standing for a user: the realm
+    /// takes them in a `POST` with `grant_type=refresh_token`.
+    pub identity_tokens: HashMap<String, String>,
 }
 
 /// User names and their passwords.
@@ -61,7 +65,22 @@ impl Auth {
             users: Users::one(user, password),
             anonymous_pull: true,
             expires_in: Duration::from_secs(300),
+            identity_tokens: HashMap::new(),
         })
+    }
+
+    /// The same auth, where `token` is also an identity token of `user`
+    /// (the token flow only; other kinds are returned unchanged).
+    pub fn with_identity_token(self, user: &str, token: &str) -> Auth {
+        match self {
+            Auth::Token(mut settings) => {
+                settings
+                    .identity_tokens
+                    .insert(token.to_string(), user.to_string());
+                Auth::Token(settings)
+            }
+            other => other,
+        }
     }
 
     /// Basic credentials required for everything.
@@ -142,6 +161,25 @@ impl Tokens {
             Some(_) => return TokenAnswer::BadCredentials,
             None => None,
         };
+        self.grant(auth, user, scopes)
+    }
+
+    /// Handles the OAuth2 `POST /token` with `grant_type=refresh_token`:
+    /// grants what the user the identity token stands for may do.
+    pub fn issue_for_identity(
+        &self,
+        auth: &TokenAuth,
+        identity_token: &str,
+        scopes: &[String],
+    ) -> TokenAnswer {
+        match auth.identity_tokens.get(identity_token) {
+            Some(user) => self.grant(auth, Some(user.clone()), scopes),
+            None => TokenAnswer::BadCredentials,
+        }
+    }
+
+    /// A new token for what `user` (anonymous when `None`) may do of `scopes`.
+    fn grant(&self, auth: &TokenAuth, user: Option<String>, scopes: &[String]) -> TokenAnswer {
         let mut granted: HashMap<String, Vec<String>> = HashMap::new();
         for scope in scopes.iter().flat_map(|s| s.split(' ')) {
             let Some((resource, actions)) = scope.rsplit_once(':') else {

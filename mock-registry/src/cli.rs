@@ -92,6 +92,7 @@ fn run(serve: Serve) -> Result<(), crate::Error> {
             users: Users::one(user, password),
             anonymous_pull: serve.anonymous_pull,
             expires_in: Duration::from_secs(serve.token_ttl),
+            identity_tokens: Default::default(),
         }),
     };
     let mut builder = MockRegistry::builder()

@@ -10,12 +10,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 /// The Debian package that brings each peer.
-const PACKAGES: [(&str, &str); 5] = [
+const PACKAGES: [(&str, &str); 6] = [
     ("skopeo", "skopeo"),
     ("umoci", "umoci"),
     ("docker-registry", "docker-registry"),
     ("htpasswd", "apache2-utils"),
     ("busybox", "busybox-static"),
+    ("getcap", "libcap2-bin"),
 ];
 
 /// Finds a peer tool on PATH. When it is missing the test is skipped, unless

@@ -75,6 +75,15 @@ pub const PEERS: &[Peer] = &[
         statically_linked: true,
     },
     Peer {
+        name: "getcap",
+        path: None,
+        package: "libcap2-bin",
+        // It has no version option: its path says it is there.
+        version_arg: "",
+        needed: true,
+        statically_linked: false,
+    },
+    Peer {
         name: "crun",
         path: None,
         package: "crun",

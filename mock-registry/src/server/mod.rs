@@ -224,7 +224,7 @@ async fn handle(app: &App, parts: &Parts, route: Route, body: Body) -> Reply {
         Ok(Access::repository(name, action))
     };
     match route {
-        Route::Token => token::issue(&call),
+        Route::Token => token::issue(&call, body).await,
         Route::Ping => {
             call.authorize(&Access {
                 resource: String::new(),

@@ -311,9 +311,10 @@ impl Client {
             ),
             None => match crate::credentials::helper_for(&self.registry) {
                 Some(helper) => format!(
-                    "docker login keeps the password in the credential helper \
-                     docker-credential-{helper}, which dockerless does not run: \
-                     set DOCKER_USERNAME and DOCKER_PASSWORD"
+                    "the credential helper docker-credential-{helper} has no credentials \
+                     for this registry: log in (docker login {}), or set DOCKER_USERNAME \
+                     and DOCKER_PASSWORD",
+                    self.registry
                 ),
                 None => {
                     "log in: set DOCKER_USERNAME and DOCKER_PASSWORD, or run docker login".into()
@@ -427,13 +428,15 @@ impl Client {
                 });
             }
             let observe = |url: &str, status: u16| self.observe(&Method::GET, url, status);
-            let token = token::fetch_token(
-                &self.http,
-                bearer,
-                scope,
-                self.credentials.as_ref(),
-                &observe,
-            )?;
+            let token = match &self.credentials {
+                // An identity token is exchanged for an access token (OAuth2).
+                Some(c) if c.is_identity_token() => {
+                    token::fetch_oauth_token(&self.http, bearer, scope, &c.password, &observe)?
+                }
+                credentials => {
+                    token::fetch_token(&self.http, bearer, scope, credentials.as_ref(), &observe)?
+                }
+            };
             self.tokens.lock().unwrap().insert(scope.to_string(), token);
             return Ok(());
         }

@@ -1,13 +1,17 @@
 //! Where a user's registry credentials come from: `DOCKER_USERNAME` and
 //! `DOCKER_PASSWORD` (as the seed scripts use), else `~/.docker/config.json`
-//! as `docker login` writes it. They are only ever sent to the registry itself
-//! or the token realm its challenge names, and never printed.
+//! as `docker login` writes it: a credential helper it names
+//! (`credHelpers`, `credsStore`), else its `auths`. They are only ever sent to
+//! the registry itself or the token realm its challenge names, and never
+//! printed.
 
 use crate::error::{Error, Result};
 use crate::reference::DOCKER_HUB;
 use base64::Engine as _;
 use std::fmt;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 // ANCHOR: credentials
 /// A user name and password. `Debug` never shows the password.
@@ -44,9 +48,24 @@ impl Credentials {
         )
     }
 
+    /// An identity token: what a credential helper (or `docker login` with
+    /// some registries) keeps instead of a password. Docker's convention is
+    /// the user name `<token>`, and so is ours.
+    pub fn identity_token(token: &str) -> Credentials {
+        Credentials::new(IDENTITY_TOKEN_USER, token)
+    }
+
+    /// Whether the password is an identity token (an OAuth2 refresh token),
+    /// exchanged for access tokens at the realm rather than sent as Basic.
+    pub fn is_identity_token(&self) -> bool {
+        self.username == IDENTITY_TOKEN_USER
+    }
+
     // ANCHOR: lookup
     /// Credentials for `registry` (`docker.io`, `localhost:5000`, ...): the
-    /// environment first, then the Docker config file.
+    /// environment first, then the Docker config file, where a credential
+    /// helper it names for the registry comes before its `auths` (the
+    /// helper knowing nothing of the registry falls back to them).
     pub fn lookup(registry: &str) -> Result<Option<Credentials>> {
         if let (Ok(username), Ok(password)) = (
             std::env::var("DOCKER_USERNAME"),
@@ -55,12 +74,127 @@ impl Credentials {
         {
             return Ok(Some(Credentials::new(&username, &password)));
         }
-        match docker_config_path() {
-            Some(path) if path.exists() => from_docker_config(&path, registry),
-            _ => Ok(None),
+        let Some(path) = docker_config_path().filter(|path| path.exists()) else {
+            return Ok(None);
+        };
+        if let Some(helper) = helper_in(&path, registry)
+            && let Some(credentials) = from_helper(&helper, &path, registry)?
+        {
+            return Ok(Some(credentials));
         }
+        from_docker_config(&path, registry)
     }
     // ANCHOR_END: lookup
+}
+
+/// The user name that marks an identity token.
+pub const IDENTITY_TOKEN_USER: &str = "<token>";
+
+/// What a helper prints when it has nothing for the server: the message of
+/// `docker-credential-helpers`' `ErrCredentialsNotFound`, on which Docker
+/// goes on without credentials.
+const NOT_FOUND: &str = "credentials not found";
+
+/// How much of a failing helper's output an error quotes.
+const QUOTED: usize = 400;
+
+// ANCHOR: from_helper
+/// Asks the credential helper `docker-credential-<helper>` for the
+/// credentials of `registry`, as Docker does: `get` as the argument, the
+/// server's address on stdin, and JSON back (`{"Username": .., "Secret": ..}`).
+/// `Ok(None)` when the helper has none for it ("credentials not found").
+/// `config` is the file that named the helper, for the error messages.
+pub fn from_helper(helper: &str, config: &Path, registry: &str) -> Result<Option<Credentials>> {
+    let program = format!("docker-credential-{helper}");
+    let error = |reason: String| Error::CredentialHelper {
+        program: program.clone(),
+        config: config.display().to_string(),
+        registry: registry.to_string(),
+        reason,
+    };
+    let fail = |what: String| {
+        error(format!(
+            "{what}; run `{program} get` by hand to see why, log in again (docker login {registry})"
+        ))
+    };
+    let mut child = Command::new(&program)
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => error(format!(
+                "it is not installed (not found on PATH); install it, or remove it from {}",
+                config.display()
+            )),
+            _ => fail(format!("it could not be started: {e}")),
+        })?;
+    // The only thing a helper is told: which server. A helper that exits
+    // without reading it closes the pipe; what it printed says why.
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let _ = stdin.write_all(server_url(registry).as_bytes());
+    drop(stdin);
+    let output = child
+        .wait_with_output()
+        .map_err(|e| fail(format!("it could not be waited for: {e}")))?;
+    if !output.status.success() {
+        // Helpers print their errors on stdout (never a secret: they failed).
+        let said = |bytes: &[u8]| {
+            let text = String::from_utf8_lossy(bytes).trim().to_string();
+            text.chars().take(QUOTED).collect::<String>()
+        };
+        let (out, err) = (said(&output.stdout), said(&output.stderr));
+        if out.contains(NOT_FOUND) {
+            return Ok(None);
+        }
+        let said = [out, err]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" / ");
+        return Err(fail(format!(
+            "it failed ({}){}",
+            output.status,
+            if said.is_empty() {
+                String::new()
+            } else {
+                format!(": {said}")
+            }
+        )));
+    }
+    // The answer holds the secret: an error about it never quotes it.
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        #[serde(rename = "Username")]
+        username: String,
+        #[serde(rename = "Secret")]
+        secret: String,
+    }
+    let answer: Answer = serde_json::from_slice(&output.stdout).map_err(|_| {
+        fail(
+            "its answer is not the JSON of Docker's helper protocol \
+              ({\"Username\": .., \"Secret\": ..})"
+                .into(),
+        )
+    })?;
+    Ok(Some(if answer.username == IDENTITY_TOKEN_USER {
+        Credentials::identity_token(&answer.secret)
+    } else {
+        Credentials::new(&answer.username, &answer.secret)
+    }))
+}
+// ANCHOR_END: from_helper
+
+/// The server address a helper knows a registry by: what `docker login`
+/// stored it under, `https://index.docker.io/v1/` for Docker Hub and the
+/// registry's host (`localhost:5000`) for any other.
+fn server_url(registry: &str) -> String {
+    if registry == DOCKER_HUB {
+        "https://index.docker.io/v1/".into()
+    } else {
+        registry.into()
+    }
 }
 
 // ANCHOR: keys_for
@@ -73,8 +207,7 @@ fn docker_config_path() -> Option<PathBuf> {
 }
 
 /// The credential helper `docker login` handed the password to for this
-/// registry (`credHelpers`, else `credsStore`), if the Docker config names one:
-/// this client does not run helpers, and a user who logged in needs to know.
+/// registry (`credHelpers`, else `credsStore`), if the Docker config names one.
 pub fn helper_for(registry: &str) -> Option<String> {
     helper_in(&docker_config_path()?, registry)
 }

@@ -83,6 +83,19 @@ pub enum Error {
     #[error("cannot read credentials from {path}: {reason}")]
     Credentials { path: String, reason: String },
 
+    /// The credential helper the Docker config names for a registry could
+    /// not be run, or failed. `reason` ends with what to do about it.
+    #[error(
+        "{program} (the credential helper {config} names for {registry}) gave no credentials: \
+         {reason}, or set DOCKER_USERNAME and DOCKER_PASSWORD"
+    )]
+    CredentialHelper {
+        program: String,
+        config: String,
+        registry: String,
+        reason: String,
+    },
+
     #[error("{what} is not valid JSON: {source}")]
     Json {
         what: String,

@@ -114,3 +114,94 @@ pub fn fetch_token(
     })
     // END EXERCISE
 }
+
+/// The `client_id` an OAuth2 token request names (Docker sends `docker`).
+const CLIENT_ID: &str = "dockerless";
+
+// ANCHOR: oauth_token
+/// Exchanges an identity token (an OAuth2 refresh token, what a credential
+/// helper may hold instead of a password) for an access token: a `POST` of
+/// a form to the realm, as Docker does, since a refresh token is not a
+/// password and cannot go as Basic credentials.
+pub fn fetch_oauth_token(
+    http: &reqwest::blocking::Client,
+    challenge: &Challenge,
+    scope: &str,
+    identity_token: &str,
+    observe: &dyn Fn(&str, u16),
+) -> Result<Token> {
+    let realm = challenge.param("realm").ok_or_else(|| Error::Token {
+        realm: String::new(),
+        reason: "the challenge names no realm".into(),
+    })?;
+    let mut scopes: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty()).collect();
+    if let Some(asked) = challenge.param("scope")
+        && !scopes.contains(&asked)
+    {
+        scopes.push(asked);
+    }
+    let scopes = scopes.join(" ");
+    let mut form = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", identity_token),
+        ("client_id", CLIENT_ID),
+        ("scope", scopes.as_str()),
+    ];
+    if let Some(service) = challenge.param("service") {
+        form.push(("service", service));
+    }
+    let response = http
+        .post(realm)
+        .form(&form)
+        .send()
+        .map_err(|source| Error::Http {
+            url: realm.to_string(),
+            source,
+        })?;
+    observe(response.url().as_str(), response.status().as_u16());
+    let status = response.status();
+    if status == reqwest::StatusCode::UNAUTHORIZED
+        || status == reqwest::StatusCode::FORBIDDEN
+        || status == reqwest::StatusCode::BAD_REQUEST
+    {
+        return Err(Error::Unauthorized {
+            registry: realm.to_string(),
+            code: None,
+            message: Some("the identity token was refused".into()),
+            hint: "it may have expired: log in again (docker login)".into(),
+        });
+    }
+    if !status.is_success() {
+        return Err(Error::Token {
+            realm: realm.to_string(),
+            reason: format!(
+                "it answered {status} to an identity token (an OAuth2 refresh token); \
+                 a realm that does not take them needs a user name and password"
+            ),
+        });
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(response, 1 << 20), &mut bytes).map_err(
+        |e| Error::Token {
+            realm: realm.to_string(),
+            reason: format!("the answer was cut off: {e}"),
+        },
+    )?;
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        access_token: String,
+        expires_in: Option<u64>,
+    }
+    let answer: Answer = serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+        what: format!("the OAuth2 answer of {realm}"),
+        source,
+    })?;
+    Ok(Token {
+        value: answer.access_token,
+        expires: Instant::now()
+            + answer
+                .expires_in
+                .map_or(DEFAULT_EXPIRY, Duration::from_secs),
+    })
+}
+// ANCHOR_END: oauth_token

@@ -1,14 +1,17 @@
 //! Step 02's part of the `dockerless` command line: `pull` and `images`.
 
+use crate::download::Source;
 use crate::error::Result;
+use crate::flatten::SkippedAttribute;
 use crate::images;
 use crate::progress::{Bars, Progress, Silent};
-use crate::pull::{self, PullOptions};
+use crate::pull::{self, PullOptions, Pulled};
 use crate::store::Store;
 use std::io::Write;
 use std::path::PathBuf;
 use step_01_registry::Reference;
 use step_01_registry::cli::RegistryArgs;
+use step_01_registry::inspect::human_size;
 use step_01_registry::platform::Platform;
 
 /// Where images are stored.
@@ -72,33 +75,89 @@ pub fn pull(
         None => &Silent,
     };
     let pulled = pull::pull_resolved(&client, &store, resolved, &options, progress)?;
-    if pulled.up_to_date && !args.quiet {
-        writeln!(
-            out,
-            "{reference} is up to date\n  digest {}\n  in     {}",
-            pulled.resolved.manifest.digest,
-            pulled.path.display()
-        )
-        .ok();
-    } else if !args.quiet {
-        let cached = pulled
-            .sources
-            .iter()
-            .filter(|s| **s == crate::download::Source::Cache)
-            .count();
-        writeln!(
-            out,
-            "Pulled {} ({}, {} layer{}, {cached} from cache)\n  digest {}\n  into   {}",
-            reference,
-            pulled.resolved.platform(),
-            pulled.sources.len(),
-            if pulled.sources.len() == 1 { "" } else { "s" },
-            pulled.resolved.manifest.digest,
-            pulled.path.display()
-        )
-        .ok();
+    if !args.quiet {
+        write!(out, "{}", summary(&reference, &pulled)).ok();
+    }
+    if let Some(note) = skipped_note(&pulled.skipped_attributes) {
+        eprintln!("dockerless: note: {note}");
     }
     Ok(())
+}
+
+/// How many skipped attributes a note names; the rest are counted.
+const NAMED: usize = 3;
+
+/// The note a pull prints when extended attributes were left out: which,
+/// and why (a normal user cannot set file capabilities).
+pub fn skipped_note(skipped: &[SkippedAttribute]) -> Option<String> {
+    if skipped.is_empty() {
+        return None;
+    }
+    let named: Vec<String> = skipped
+        .iter()
+        .take(NAMED)
+        .map(|s| format!("{} of {} ({})", s.name, s.entry, s.reason))
+        .collect();
+    let more = skipped.len().saturating_sub(NAMED);
+    Some(format!(
+        "{} extended attribute{} left out: {}{}",
+        skipped.len(),
+        if skipped.len() == 1 { " was" } else { "s were" },
+        named.join("; "),
+        if more > 0 {
+            format!("; and {more} more")
+        } else {
+            String::new()
+        },
+    ))
+}
+
+/// What `dockerless pull` prints when it is done: the image, and what
+/// happened to each of its layers, counted (downloaded, with how many bytes;
+/// found in the blob cache; repeated within the image; already present).
+pub fn summary(reference: &Reference, pulled: &Pulled) -> String {
+    let layers = &pulled.resolved.image.layers;
+    let count = |source| pulled.sources.iter().filter(|s| **s == source).count();
+    let downloaded: u64 = layers
+        .iter()
+        .zip(&pulled.sources)
+        .filter(|(_, source)| **source == Source::Network)
+        .map(|(layer, _)| layer.size)
+        .sum();
+    let mut parts = Vec::new();
+    if count(Source::Network) > 0 {
+        parts.push(format!(
+            "{} downloaded ({})",
+            count(Source::Network),
+            human_size(downloaded)
+        ));
+    }
+    if count(Source::Cache) > 0 {
+        parts.push(format!("{} from the blob cache", count(Source::Cache)));
+    }
+    if count(Source::Repeated) > 0 {
+        parts.push(format!("{} repeated", count(Source::Repeated)));
+    }
+    if count(Source::Present) > 0 {
+        parts.push(format!("{} already present", count(Source::Present)));
+    }
+    let layers = format!(
+        "{} layer{}{}{}",
+        layers.len(),
+        if layers.len() == 1 { "" } else { "s" },
+        if parts.is_empty() { "" } else { ": " },
+        parts.join(", ")
+    );
+    let digest = &pulled.resolved.manifest.digest;
+    let path = pulled.path.display();
+    if pulled.up_to_date {
+        format!("{reference} is up to date ({layers})\n  digest {digest}\n  in     {path}\n")
+    } else {
+        format!(
+            "Pulled {reference} ({}, {layers})\n  digest {digest}\n  into   {path}\n",
+            pulled.resolved.platform()
+        )
+    }
 }
 
 /// List the images in the store.

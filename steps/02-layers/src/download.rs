@@ -2,12 +2,13 @@
 //! cache, resumed with `Range` after a cut, and kept only when the digest matches.
 
 use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::store::{LockMode, Store, lock_file};
+use nix::fcntl::Flock;
 use reqwest::Method;
 use reqwest::header::{CONTENT_RANGE, HeaderMap, HeaderValue, RANGE};
 use sha2::{Digest as _, Sha256};
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use step_01_registry::Client;
 use step_01_registry::client::{causes, check_status};
@@ -16,15 +17,30 @@ use step_01_registry::manifest::Descriptor;
 /// How many times a blob download is started or resumed before giving up.
 pub const ATTEMPTS: u32 = 3;
 
-/// Whether a blob came from the network or was already there.
+/// Where a layer of a pull came from: what the pull's summary reports, so
+/// that it says what happened rather than what might have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
-    Cache,
+    /// Downloaded by this pull.
     Network,
+    /// Found in the blob cache: pulled, pushed or created before, or
+    /// downloaded meanwhile by another process using the same store.
+    Cache,
+    /// Listed earlier in the same image (old images repeat the empty
+    /// layer): the blob was already in hand, and is applied again.
+    Repeated,
+    /// Already in the store as part of this very image, unchanged: the pull
+    /// had nothing to do.
+    Present,
 }
 
 /// Makes sure the blob `descriptor` names is in the cache, verified, and
 /// returns its path. `progress` hears how many bytes have arrived so far.
+///
+/// Other processes may want the same blob at the same time: whoever locks
+/// its partial file first downloads it, the others wait on the lock and then
+/// find it in the cache. Only the lock holder writes to the partial file or
+/// renames it, so a finished blob is never overwritten or lost.
 // ANCHOR: fetch_blob
 pub fn fetch_blob(
     client: &Client,
@@ -34,24 +50,39 @@ pub fn fetch_blob(
     progress: &dyn Fn(u64),
 ) -> Result<(PathBuf, Source)> {
     let path = store.blob_path(&descriptor.digest);
-    if path.exists() {
+    let partial_path = store.partial_path(&descriptor.digest);
+    let Some(partial) = lock_partial(&path, &partial_path)? else {
         progress(descriptor.size);
         return Ok((path, Source::Cache));
-    }
-    let partial = store.partial_path(&descriptor.digest);
+    };
     let mut last_error = String::new();
     for _ in 0..ATTEMPTS {
-        match download(client, repository, descriptor, &partial, progress) {
+        match download(
+            client,
+            repository,
+            descriptor,
+            &partial,
+            &partial_path,
+            progress,
+        ) {
             Ok(()) => {
-                std::fs::rename(&partial, &path).map_err(|source| Error::Io {
-                    path: path.clone(),
+                // Still under the lock: nobody else writes this file, and
+                // the blob appears under its digest whole.
+                std::fs::rename(&partial_path, &path).map_err(|source| Error::Io {
+                    path: partial_path.clone(),
                     source,
                 })?;
                 return Ok((path, Source::Network));
             }
             // A cut connection: resume from what arrived.
             Err(CopyError::Cut(reason)) => last_error = reason,
-            Err(CopyError::Fatal(error)) => return Err(error),
+            Err(CopyError::Fatal(error)) => {
+                // Wrong bytes are not worth resuming from. The name still
+                // leads to the file this process holds locked: a process
+                // waiting for it finds the name gone and starts afresh.
+                let _ = std::fs::remove_file(&partial_path);
+                return Err(error);
+            }
         }
     }
     Err(Error::Download {
@@ -62,17 +93,71 @@ pub fn fetch_blob(
 }
 // ANCHOR_END: fetch_blob
 
+/// The partial file of a blob, locked by this process, or `None` when the
+/// blob is (by now) in the cache.
+///
+/// The lock is taken on the file itself, so it can be waited for: opening
+/// the name, locking what was opened, and checking that the name still
+/// leads there (the previous holder may have renamed it into the cache
+/// meanwhile, and a third process created a new one); if not, start again.
+// ANCHOR: lock_partial
+fn lock_partial(blob: &Path, partial: &Path) -> Result<Option<Flock<File>>> {
+    use std::os::unix::fs::MetadataExt;
+    let io = |source| Error::Io {
+        path: partial.to_path_buf(),
+        source,
+    };
+    loop {
+        if blob.exists() {
+            return Ok(None);
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(partial)
+            .map_err(io)?;
+        let locked = lock_file(file, LockMode::Exclusive, partial)?;
+        let held = locked.metadata().map_err(io)?;
+        let named = match std::fs::metadata(partial) {
+            Ok(named) => named,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io(e)),
+        };
+        if (held.dev(), held.ino()) != (named.dev(), named.ino()) {
+            continue;
+        }
+        if blob.exists() {
+            // Finished by another process while this one opened the name:
+            // the file just created here is not needed.
+            std::fs::remove_file(partial).map_err(io)?;
+            return Ok(None);
+        }
+        return Ok(Some(locked));
+    }
+}
+// ANCHOR_END: lock_partial
+
 /// One attempt: ask for what is missing, append it, and check the whole.
+/// `partial` is the locked partial file, `partial_path` its name.
 // ANCHOR: download
 fn download(
     client: &Client,
     repository: &str,
     descriptor: &Descriptor,
-    partial: &Path,
+    partial: &File,
+    partial_path: &Path,
     progress: &dyn Fn(u64),
 ) -> std::result::Result<(), CopyError> {
     let fatal = CopyError::Fatal;
-    let have = std::fs::metadata(partial).map_or(0, |m| m.len());
+    let io = |source| {
+        fatal(Error::Io {
+            path: partial_path.to_path_buf(),
+            source,
+        })
+    };
+    let have = partial.metadata().map_err(io)?.len();
     let mut headers = HeaderMap::new();
     if have > 0 && have < descriptor.size {
         headers.insert(
@@ -89,23 +174,23 @@ fn download(
     let resumed = response.status() == reqwest::StatusCode::PARTIAL_CONTENT && !headers.is_empty();
     if resumed && range_start(&response) != Some(have) {
         // Not the part we asked for: start again from byte zero.
-        let _ = std::fs::remove_file(partial);
+        partial.set_len(0).map_err(io)?;
         return Err(CopyError::Cut(format!(
             "the registry answered a request for the bytes from {have} with another part ({:?})",
             response.headers().get(CONTENT_RANGE)
         )));
     }
-    let (file, hasher, offset) = open_partial(partial, resumed).map_err(fatal)?;
+    let (file, hasher, offset) = open_partial(partial, partial_path, resumed).map_err(fatal)?;
     progress(offset);
     copy_verified(
-        response, file, hasher, offset, descriptor, partial, progress,
+        response,
+        file,
+        hasher,
+        offset,
+        descriptor,
+        partial_path,
+        progress,
     )
-    .inspect_err(|e| {
-        if let CopyError::Fatal(_) = e {
-            // Wrong bytes are not worth resuming from.
-            let _ = std::fs::remove_file(partial);
-        }
-    })
 }
 // ANCHOR_END: download
 
@@ -121,22 +206,26 @@ fn range_start(response: &reqwest::blocking::Response) -> Option<u64> {
         .ok()
 }
 
-/// Opens the partial file: to append after its bytes (hashed again, since a
-/// hash cannot be saved), or empty when the server starts from byte zero.
+/// Prepares the locked partial file for writing: to append after its bytes
+/// (hashed again, since a hash cannot be saved), or emptied when the server
+/// starts from byte zero. The file is emptied rather than removed, so that
+/// the name keeps leading to the file this process holds the lock on.
 // ANCHOR: open_partial
-fn open_partial(partial: &Path, resume: bool) -> Result<(File, Sha256, u64)> {
+fn open_partial(partial: &File, path: &Path, resume: bool) -> Result<(File, Sha256, u64)> {
     let io = |source| Error::Io {
-        path: partial.to_path_buf(),
+        path: path.to_path_buf(),
         source,
     };
     let mut hasher = Sha256::new();
+    // A second descriptor for the same open file: it shares the offset.
+    let mut file = partial.try_clone().map_err(io)?;
     if resume {
-        let mut existing = File::open(partial).map_err(io)?;
-        let offset = std::io::copy(&mut existing, &mut hasher).map_err(io)?;
-        let file = OpenOptions::new().append(true).open(partial).map_err(io)?;
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        let offset = std::io::copy(&mut file, &mut hasher).map_err(io)?;
         return Ok((file, hasher, offset));
     }
-    let file = File::create(partial).map_err(io)?;
+    file.set_len(0).map_err(io)?;
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
     Ok((file, hasher, 0))
 }
 // ANCHOR_END: open_partial

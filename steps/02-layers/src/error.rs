@@ -97,6 +97,14 @@ pub enum Error {
     #[error("{reference}: {reason}")]
     Image { reference: String, reason: String },
 
+    /// A lock in the store could not be taken (not a wait: waiting for
+    /// another process is what a lock does).
+    #[error(
+        "could not lock {path}: {source}; the store must be on a file system \
+         with flock(2) locks (a local disk, not every network share)"
+    )]
+    Lock { path: PathBuf, source: io::Error },
+
     /// An image that is not in the store.
     #[error(
         "{reference} is not in {home}: pull it first (`dockerless pull {reference}`), \

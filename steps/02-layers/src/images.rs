@@ -1,7 +1,7 @@
 //! `dockerless images`: what the store holds.
 
 use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::store::{LockMode, Store, lock_directory};
 use std::path::Path;
 use std::time::SystemTime;
 use step_01_registry::inspect::human_size;
@@ -37,26 +37,40 @@ pub fn list(store: &Store) -> Result<Listing> {
 }
 
 /// Finds `<tag>.manifest.json` files; the store's own dot-directories are skipped.
+///
+/// Each directory is read under its shared lock (the one an install takes
+/// exclusively, see [`Store::lock_image`](crate::store::Store::lock_image)),
+/// so an image being installed is seen before or after, never halfway: a new
+/// tree without its manifest beside it yet would look like a directory to
+/// descend into.
 fn walk(home: &Path, dir: &Path, listing: &mut Listing) -> Result<()> {
     let io = |source| Error::Io {
         path: dir.to_path_buf(),
         source,
     };
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let entry = entry.map_err(io)?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let path = entry.path();
-        if name.starts_with('.') {
-            continue;
-        }
-        if let Some(tag) = name.strip_suffix(".manifest.json") {
-            match read(home, &path, tag) {
-                Ok(image) => listing.images.push(image),
-                Err(error) => listing.unreadable.push(error),
+    let mut below = Vec::new();
+    {
+        let _lock = lock_directory(dir, LockMode::Shared)?;
+        for entry in std::fs::read_dir(dir).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            if name.starts_with('.') {
+                continue;
             }
-        } else if entry.file_type().map_err(io)?.is_dir() && !is_rootfs(&path) {
-            walk(home, &path, listing)?;
+            if let Some(tag) = name.strip_suffix(".manifest.json") {
+                match read(home, &path, tag) {
+                    Ok(image) => listing.images.push(image),
+                    Err(error) => listing.unreadable.push(error),
+                }
+            } else if entry.file_type().map_err(io)?.is_dir() && !is_rootfs(&path) {
+                below.push(path);
+            }
         }
+    }
+    // One lock at a time: the walk never waits while holding one.
+    for path in below {
+        walk(home, &path, listing)?;
     }
     Ok(())
 }

@@ -6,10 +6,10 @@ use crate::decompress::decompress;
 use crate::download::{self, Source};
 use crate::error::{Error, Result};
 use crate::fingerprint::fingerprint;
-use crate::flatten::{self, Options};
+use crate::flatten::{self, Options, SkippedAttribute};
 use crate::progress::Progress;
 use crate::read_ahead::read_ahead;
-use crate::store::{ImageRecord, Store};
+use crate::store::{ImageRecord, LockMode, Store};
 use sha2::{Digest as _, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::io::{BufReader, Read};
@@ -47,10 +47,14 @@ pub struct Pulled {
     pub resolved: Resolved,
     /// Where the root filesystem now is.
     pub path: PathBuf,
-    /// For each layer: downloaded or found in the cache.
+    /// For each layer: downloaded, found in the blob cache, repeated, or
+    /// already present.
     pub sources: Vec<Source>,
     /// The store had this very image already, untouched: nothing was done.
     pub up_to_date: bool,
+    /// Extended attributes of the layers that could not be set here (a
+    /// normal user cannot set file capabilities): the caller says so.
+    pub skipped_attributes: Vec<SkippedAttribute>,
 }
 
 pub fn pull(
@@ -95,7 +99,8 @@ pub fn pull_resolved(
         path: rootfs.clone(),
         source,
     })?;
-    let sources = download_and_flatten(client, store, &resolved, &rootfs, options, progress)?;
+    let (sources, skipped_attributes) =
+        download_and_flatten(client, store, &resolved, &rootfs, options, progress)?;
     let record = ImageRecord {
         origin: format!("{}/{}", reference.registry, reference.repository),
         fingerprint: fingerprint(&rootfs)?,
@@ -112,6 +117,7 @@ pub fn pull_resolved(
         path,
         sources,
         up_to_date: false,
+        skipped_attributes,
     })
 }
 
@@ -121,6 +127,13 @@ pub fn pull_resolved(
 fn up_to_date(store: &Store, resolved: &Resolved) -> Result<Option<Pulled>> {
     let reference = &resolved.reference;
     let path = store.image_dir(reference);
+    if !store.manifest_path(reference).exists() {
+        // Never stored: nothing to compare, and no directory to lock.
+        return Ok(None);
+    }
+    // Read under the shared lock: an install running meanwhile would swap
+    // the tree out from under the fingerprint.
+    let _lock = store.lock_image(reference, LockMode::Shared)?;
     let stored = std::fs::read(store.manifest_path(reference)).ok();
     let record = store.record(reference);
     let (Some(stored), Some(record)) = (stored, record) else {
@@ -133,10 +146,11 @@ fn up_to_date(store: &Store, resolved: &Resolved) -> Result<Option<Pulled>> {
         return Ok(None);
     }
     Ok(Some(Pulled {
-        sources: vec![Source::Cache; resolved.image.layers.len()],
+        sources: vec![Source::Present; resolved.image.layers.len()],
         resolved: resolved.clone(),
         path,
         up_to_date: true,
+        skipped_attributes: Vec::new(),
     }))
 }
 
@@ -149,7 +163,7 @@ fn download_and_flatten(
     rootfs: &Path,
     options: &PullOptions,
     progress: &dyn Progress,
-) -> Result<Vec<Source>> {
+) -> Result<(Vec<Source>, Vec<SkippedAttribute>)> {
     let layers = &resolved.image.layers;
     let repository = &resolved.reference.repository;
     // A layer may appear more than once (old images repeat the empty layer):
@@ -195,13 +209,17 @@ fn apply_in_order(
     options: &PullOptions,
     progress: &dyn Progress,
     receiver: &mpsc::Receiver<Fetched>,
-) -> Result<Vec<Source>> {
+) -> Result<(Vec<Source>, Vec<SkippedAttribute>)> {
     let layers = &resolved.image.layers;
     // Blobs in by digest; a repeated layer finds its blob here already.
     let mut ready: HashMap<&str, (PathBuf, Source)> = HashMap::new();
     let mut sources = Vec::with_capacity(layers.len());
+    let mut skipped = Vec::new();
+    // Blobs applied already. A blob that arrived early (downloads finish in
+    // any order) is in `ready` before its turn, but is not a repeat.
+    let mut applied = HashSet::new();
     for (index, layer) in layers.iter().enumerate() {
-        let first_use = !ready.contains_key(layer.digest.as_str());
+        let first_use = applied.insert(layer.digest.as_str());
         while !ready.contains_key(layer.digest.as_str()) {
             let (arrived, fetched) = receiver
                 .recv()
@@ -209,22 +227,24 @@ fn apply_in_order(
             ready.insert(layers[arrived].digest.as_str(), fetched?);
         }
         let (path, source) = ready[layer.digest.as_str()].clone();
-        let source = if first_use { source } else { Source::Cache };
-        if source == Source::Cache {
+        let source = if first_use { source } else { Source::Repeated };
+        if source != Source::Network {
             progress.cached(index);
         }
         progress.extracting(index);
         let diff_id = &resolved.config.rootfs.diff_ids[index];
-        apply_layer(&path, rootfs, diff_id, options).map_err(|error| Error::Layer {
-            number: index + 1,
-            count: layers.len(),
-            digest: layer.digest.clone(),
-            source: Box::new(error),
-        })?;
+        let applied =
+            apply_layer(&path, rootfs, diff_id, options).map_err(|error| Error::Layer {
+                number: index + 1,
+                count: layers.len(),
+                digest: layer.digest.clone(),
+                source: Box::new(error),
+            })?;
+        skipped.extend(applied.skipped_attributes);
         progress.done(index);
         sources.push(source);
     }
-    Ok(sources)
+    Ok((sources, skipped))
 }
 // ANCHOR_END: apply_in_order
 
@@ -235,7 +255,12 @@ fn apply_in_order(
 /// extraction ([`read_ahead`]); this thread hashes what it reads and writes
 /// the files, so that the two threads' work is about even.
 // ANCHOR: diff_id
-fn apply_layer(blob: &Path, rootfs: &Path, diff_id: &str, options: &PullOptions) -> Result<()> {
+fn apply_layer(
+    blob: &Path,
+    rootfs: &Path,
+    diff_id: &str,
+    options: &PullOptions,
+) -> Result<flatten::Applied> {
     let io = |source| Error::Io {
         path: blob.to_path_buf(),
         source,
@@ -257,7 +282,7 @@ fn apply_layer(blob: &Path, rootfs: &Path, diff_id: &str, options: &PullOptions)
         }
         (applied, tar.hasher)
     });
-    applied?;
+    let applied = applied?;
     let actual = format!("sha256:{:x}", hasher.finalize());
     if actual != diff_id {
         return Err(Error::DigestMismatch {
@@ -266,7 +291,7 @@ fn apply_layer(blob: &Path, rootfs: &Path, diff_id: &str, options: &PullOptions)
             actual,
         });
     }
-    Ok(())
+    Ok(applied)
 }
 // ANCHOR_END: diff_id
 

@@ -12,6 +12,14 @@
 //! └── .tmp/pull-<pid>-<random>               a pull in progress
 //! ```
 //!
+//! Several processes may use one store at once (two shells, a CI job, `run`
+//! pulling on demand). Two locks keep them apart, both `flock`s, which the
+//! kernel drops when a process dies, so a crash never leaves a store locked:
+//! a blob being downloaded is locked through its partial file (see
+//! [`download`](crate::download)), and an image's repository directory is
+//! locked while an image in it is installed, read whole, or pushed
+//! ([`Store::lock_image`]).
+//!
 //! The seed's layout (`<user>/<repo>/<tag>` is the root filesystem) is kept, so
 //! `tar -C ~/.docker-internals/library/alpine/latest -c .` is the image. Names
 //! that start with a dot cannot be repository names, so the store's own
@@ -19,7 +27,10 @@
 
 use crate::error::{Error, Result};
 use crate::flatten::open_tree;
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use step_01_registry::Reference;
 
@@ -115,10 +126,28 @@ impl Store {
         serde_json::from_slice(&bytes).ok()
     }
 
+    /// Locks the repository directory of `reference` (`library/alpine` for
+    /// `library/alpine:latest`), waiting for whoever holds it. `Exclusive`
+    /// is for changing an image (installing one, or pushing one and keeping
+    /// what was pushed beside it); `Shared` is for reading one whole (its
+    /// tree and the files beside it), so a reader never sees a new tree with
+    /// the old manifest, or a tree being swapped out. One lock covers every
+    /// tag of the repository: installs are short, and the images listing
+    /// reads a directory at a time.
+    pub fn lock_image(&self, reference: &Reference, mode: LockMode) -> Result<ImageLock> {
+        let dir = self.image_dir(reference);
+        let parent = dir.parent().expect("an image directory has a parent");
+        std::fs::create_dir_all(parent).map_err(io_error(parent))?;
+        lock_directory(parent, mode)
+    }
+
     /// Replaces the manifest, config and record kept beside an image, each
-    /// file whole (written aside, then renamed).
+    /// file whole (written aside, then renamed). The caller holds the
+    /// image's exclusive lock (`_lock`), as it read the tree they describe
+    /// under it.
     pub fn write_metadata(
         &self,
+        _lock: &ImageLock,
         reference: &Reference,
         manifest: &[u8],
         config: &[u8],
@@ -244,6 +273,9 @@ impl Store {
         record: &ImageRecord,
     ) -> Result<PathBuf> {
         let target = self.image_dir(reference);
+        // Another process installing this tag waits here, so the tree and
+        // the files beside it always come from the same pull.
+        let _lock = self.lock_image(reference, LockMode::Exclusive)?;
         // Written before the swap, renamed right after it: a full disk fails
         // the pull before anything changed, and the gap is two renames.
         let staged = self.stage_metadata(reference, manifest, config, record)?;
@@ -254,6 +286,48 @@ impl Store {
         Ok(target)
     }
     // ANCHOR_END: install
+}
+
+/// How an image is locked: see [`Store::lock_image`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockMode {
+    Shared,
+    Exclusive,
+}
+
+/// A held lock on a repository directory; released when dropped (or when
+/// the process ends, however it ends).
+#[derive(Debug)]
+pub struct ImageLock {
+    _lock: Flock<File>,
+}
+
+/// Locks a directory of the store, waiting as long as it takes.
+pub fn lock_directory(dir: &Path, mode: LockMode) -> Result<ImageLock> {
+    let file = File::open(dir).map_err(io_error(dir))?;
+    let lock = lock_file(file, mode, dir)?;
+    Ok(ImageLock { _lock: lock })
+}
+
+/// `flock`s an open file, waiting for the process that holds it; a signal
+/// that interrupts the wait does not end it.
+pub(crate) fn lock_file(mut file: File, mode: LockMode, path: &Path) -> Result<Flock<File>> {
+    let arg = match mode {
+        LockMode::Shared => FlockArg::LockShared,
+        LockMode::Exclusive => FlockArg::LockExclusive,
+    };
+    loop {
+        match Flock::lock(file, arg) {
+            Ok(lock) => return Ok(lock),
+            Err((back, Errno::EINTR)) => file = back,
+            Err((_, errno)) => {
+                return Err(Error::Lock {
+                    path: path.to_path_buf(),
+                    source: errno.into(),
+                });
+            }
+        }
+    }
 }
 
 /// A directory an image is built in; removed, whatever it holds, when dropped.

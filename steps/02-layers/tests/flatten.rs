@@ -1191,7 +1191,8 @@ fn fifos_are_created_and_devices_only_when_privileged() {
         Some(Applied {
             entries: 2,
             whiteouts: 0,
-            skipped_devices: 2
+            skipped_devices: 2,
+            skipped_attributes: Vec::new(),
         }),
         read = "step-02-layers.md#running-without-root",
         "what applying two devices, a FIFO and a directory did as a normal user"

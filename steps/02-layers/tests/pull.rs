@@ -167,9 +167,9 @@ fn a_second_pull_downloads_no_layer_again() {
     );
     workshop::check_eq!(
         again.sources,
-        vec![Source::Cache; 4],
+        vec![Source::Present; 4],
         read = READ,
-        "every layer from the cache"
+        "every layer already present"
     );
     insta::assert_snapshot!(setup.log(), @r"
     GET /v2/library/layers/manifests/latest -> 401
@@ -444,7 +444,7 @@ fn a_layer_listed_twice_is_downloaded_once() {
         .expect("an image may repeat a layer");
     workshop::check_eq!(
         pulled.sources,
-        vec![Source::Network, Source::Cache],
+        vec![Source::Network, Source::Repeated],
         read = READ,
         "one download, used twice"
     );

@@ -18,7 +18,7 @@ use step_01_registry::manifest::{
 };
 use step_01_registry::{Client, Reference};
 use step_02_layers::fingerprint::fingerprint;
-use step_02_layers::store::{ImageRecord, Store};
+use step_02_layers::store::{ImageRecord, LockMode, Store};
 
 /// How to push.
 #[derive(Clone, Debug)]
@@ -96,6 +96,13 @@ pub fn push(
             reference: reference.to_string(),
         });
     };
+    if options.from.is_none() && !store.image_dir(reference).is_dir() {
+        // Before the lock, which would make the repository's directory.
+        return Err(not_stored(store, reference));
+    }
+    // Held for the whole push: the tree is read, sent, and its new manifest
+    // kept beside it, with no pull of the same repository swapping it meanwhile.
+    let lock = store.lock_image(reference, LockMode::Exclusive)?;
     let prepared = prepare(store, reference, options)?;
     let blobs = upload_all(client, reference, &prepared, options, progress)?;
     // Every blob is confirmed: now the manifest may name them.
@@ -107,7 +114,7 @@ pub fn push(
         &prepared.manifest,
     )?;
     if let Some((config, record)) = &prepared.keep {
-        store.write_metadata(reference, &prepared.manifest, config, record)?;
+        store.write_metadata(&lock, reference, &prepared.manifest, config, record)?;
     }
     Ok(Pushed {
         digest,
@@ -207,11 +214,7 @@ fn prepare(store: &Store, reference: &Reference, options: &PushOptions) -> Resul
     let stored = store.image_dir(reference);
     let dir = options.from.clone().unwrap_or_else(|| stored.clone());
     if !dir.is_dir() {
-        return Err(step_02_layers::error::Error::NotStored {
-            reference: reference.to_string(),
-            home: store.home().to_path_buf(),
-        }
-        .into());
+        return Err(not_stored(store, reference));
     }
     let base = read_stored(store, reference);
     let record = store.record(reference);
@@ -230,6 +233,15 @@ fn prepare(store: &Store, reference: &Reference, options: &PushOptions) -> Resul
     )
 }
 // ANCHOR_END: prepare
+
+/// The error for an image that is not in the store.
+fn not_stored(store: &Store, reference: &Reference) -> crate::Error {
+    step_02_layers::error::Error::NotStored {
+        reference: reference.to_string(),
+        home: store.home().to_path_buf(),
+    }
+    .into()
+}
 
 /// The stored manifest bytes and config, when the image has them.
 fn read_stored(store: &Store, reference: &Reference) -> Option<(Vec<u8>, ImageConfig)> {

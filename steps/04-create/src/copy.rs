@@ -21,8 +21,10 @@ use std::io;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 
+use nix::libc::{EOPNOTSUPP, EPERM};
+use std::os::unix::ffi::OsStrExt;
 pub use step_02_layers::flatten::MAX_SYMLINKS;
-use step_02_layers::flatten::{components_reversed, resolve_in_root};
+use step_02_layers::flatten::{components_reversed, recorded_attributes, resolve_in_root};
 
 use crate::error::{Error, Result, io_error};
 
@@ -136,11 +138,29 @@ pub fn place_file(image: &Path, host: &Path, placed: &mut Placed) -> Result<()> 
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
             // `fs::copy` copies the permission bits too: binaries stay 0755.
             fs::copy(host, image).map_err(io_error(host))?;
+            copy_attributes(host, image)?;
             placed.insert(host.to_path_buf());
             Ok(())
         }
         Err(error) => Err(io_error(image)(error)),
     }
+}
+
+/// Copies the extended attributes an image records (file capabilities such
+/// as `ping`'s `cap_net_raw`, `user.*`) from the host file `host` to its
+/// copy `image`, which `fs::copy` leaves without them; the layer then
+/// carries them. Setting `security.capability` needs root: a normal user's
+/// image goes without it, as the file would if the user copied it by hand.
+fn copy_attributes(host: &Path, image: &Path) -> Result<()> {
+    for (name, value) in recorded_attributes(host).map_err(io_error(host))? {
+        let name = std::ffi::OsStr::from_bytes(&name);
+        match xattr::set(image, name, &value) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(EPERM) || e.raw_os_error() == Some(EOPNOTSUPP) => {}
+            Err(e) => return Err(io_error(image)(e)),
+        }
+    }
+    Ok(())
 }
 
 /// Copies the host file or directory tree `src` to `dest` in the image (an
@@ -238,6 +258,7 @@ fn add_entry(
         symlink(&target, &on_disk).map_err(io_error(&on_disk))?;
     } else {
         fs::copy(src, &on_disk).map_err(io_error(src))?;
+        copy_attributes(src, &on_disk)?;
     }
     placed.insert(in_image);
     Ok(())

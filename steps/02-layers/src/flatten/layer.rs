@@ -17,6 +17,7 @@ use super::node::{self, LinkError, Node};
 use super::read_only::{OpenedDirectories, open_tree};
 use super::resolve::{clean_name, resolve_in_root};
 use super::whiteout::{Marker, Written, hide_lower_children};
+use super::xattrs;
 use super::{Applied, Options};
 use crate::error::Error;
 
@@ -114,6 +115,7 @@ impl<'a> Extraction<'a> {
             }
         };
         let meta = Meta::of(entry.header()).map_err(|source| Error::Tar { source })?;
+        let attributes = xattrs::of(entry)?;
         create_parent(&path).map_err(extract(&path))?;
         // `io::copy` from a `BufReader` writes a file in pieces as big as its
         // buffer; from the entry alone it would write 8 KiB at a time.
@@ -124,6 +126,11 @@ impl<'a> Extraction<'a> {
             self.open_to_delete(&path).map_err(extract(&path))?;
         }
         node::create(&path, &node, &mut data, &meta, self.options).map_err(extract(&path))?;
+        if !attributes.is_empty() {
+            // After the owner: a chown clears file capabilities.
+            let skipped = xattrs::set(&path, &shown, &attributes, self.options.privileged)?;
+            self.applied.skipped_attributes.extend(skipped);
+        }
         if matches!(node, Node::Directory) {
             self.directories
                 .remember(&path, &shown, &meta)

@@ -17,7 +17,10 @@
 //! - owners (only when privileged), modes and times are set with no-follow
 //!   syscalls; directories get theirs when the layer is done (`metadata`);
 //! - without root, the lower layers' read-only directories are opened for
-//!   the layer and closed again when it is done (`read_only`).
+//!   the layer and closed again when it is done (`read_only`);
+//! - extended attributes (file capabilities, `user.*`) are set after the
+//!   owner, and those this user or file system cannot take are reported,
+//!   not fatal (`xattrs`).
 
 mod layer;
 mod metadata;
@@ -25,6 +28,7 @@ mod node;
 mod read_only;
 mod resolve;
 mod whiteout;
+mod xattrs;
 
 use std::fs;
 use std::io::{self, Read};
@@ -36,6 +40,9 @@ use crate::error::Error;
 
 pub(crate) use read_only::open_tree;
 pub use resolve::{MAX_SYMLINKS, clean_name, components_reversed, resolve_in_root};
+pub use xattrs::{
+    Attributes, Skipped as SkippedAttribute, pax_records, recorded as recorded_attributes,
+};
 
 /// How to apply a layer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -56,7 +63,7 @@ impl Options {
 }
 
 /// What applying a layer did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Applied {
     /// Entries written: files, directories, links, FIFOs and device nodes.
     pub entries: u64,
@@ -64,6 +71,9 @@ pub struct Applied {
     pub whiteouts: u64,
     /// Device nodes left out because we are not privileged.
     pub skipped_devices: u64,
+    /// Extended attributes left out: not ours to set (a normal user and
+    /// `security.capability`), or not stored by this file system.
+    pub skipped_attributes: Vec<SkippedAttribute>,
 }
 
 /// Applies one layer, an uncompressed tar stream, to the directory `root`.
