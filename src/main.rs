@@ -10,6 +10,7 @@ use step_01_registry::cli::{InspectArgs, RegistryArgs};
 use step_02_layers::cli::{ImagesArgs, PullArgs, StoreArgs};
 use step_03_push::cli::PushArgs;
 use step_04_create::cli::CreateArgs;
+use step_07_export::cli::ExportArgs;
 
 #[derive(Parser)]
 #[command(
@@ -22,7 +23,8 @@ use step_04_create::cli::CreateArgs;
         dockerless pull alpine:3.20\n  \
         dockerless images\n  \
         dockerless push localhost:5000/me/app:v1 --from ./rootfs\n  \
-        dockerless create me/tools:v1 --bin bash --bin ls\n\n\
+        dockerless create me/tools:v1 --bin bash --bin ls\n  \
+        dockerless export alpine -o alpine.tar.gz\n\n\
         Credentials come from DOCKER_USERNAME and DOCKER_PASSWORD (sent to whichever\n\
         registry you name, and its token service), else ~/.docker/config.json.\n\
         Exit codes: 0 done, 1 other failure, 2 usage, 3 not found, 4 access refused,\n\
@@ -49,6 +51,8 @@ enum Command {
     Push(PushArgs),
     /// Make an image from this machine's programs and their libraries (step 04)
     Create(CreateArgs),
+    /// Write a stored image for WSL2, or as an OCI layout or docker-archive (step 07)
+    Export(ExportArgs),
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -59,6 +63,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Images(args) => step_02_layers::cli::images(args, &cli.store, stdout)?,
         Command::Push(args) => step_03_push::cli::push(args, &cli.registry, &cli.store, stdout)?,
         Command::Create(args) => step_04_create::cli::create_command(args, &cli.store, stdout)?,
+        Command::Export(args) => {
+            step_07_export::cli::export_command(args, &cli.registry, &cli.store, stdout)?
+        }
     }
     Ok(())
 }

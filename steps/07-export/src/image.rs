@@ -1,0 +1,155 @@
+//! A stored image as the export sees it: its root filesystem, and the
+//! manifest and config kept beside it byte for byte, so that an OCI layout
+//! or a docker-archive carries the digest the registry served.
+
+use crate::error::{Error, Result, io_error};
+use std::path::PathBuf;
+use step_01_registry::Reference;
+use step_01_registry::manifest::{
+    DOCKER_MANIFEST, Descriptor, ImageManifest, OCI_MANIFEST, sha256_digest,
+};
+use step_02_layers::images;
+use step_02_layers::store::Store;
+
+/// A docker config's media type: a manifest without its own `mediaType`
+/// that points at one is a Docker manifest.
+const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+
+/// An image in the store.
+#[derive(Clone, Debug)]
+pub struct StoredImage {
+    pub reference: Reference,
+    /// The flattened root filesystem.
+    pub rootfs: PathBuf,
+    /// The manifest as the registry served it.
+    pub manifest_bytes: Vec<u8>,
+    pub manifest: ImageManifest,
+    /// The config as the registry served it.
+    pub config_bytes: Vec<u8>,
+    pub config: serde_json::Value,
+}
+
+/// Where one blob of the image comes from.
+#[derive(Clone, Debug)]
+pub enum Content {
+    Bytes(Vec<u8>),
+    /// A file in the blob cache, streamed.
+    File(PathBuf),
+}
+
+/// A blob of the image: its descriptor and where its bytes are.
+#[derive(Clone, Debug)]
+pub struct Blob {
+    pub descriptor: Descriptor,
+    pub content: Content,
+}
+
+impl StoredImage {
+    /// The image stored under `reference`; if there is none, the error
+    /// lists what the store holds.
+    pub fn open(store: &Store, reference: &Reference) -> Result<StoredImage> {
+        let rootfs = store.image_dir(reference);
+        let manifest_path = store.manifest_path(reference);
+        let config_path = store.config_path(reference);
+        if !rootfs.is_dir() || !manifest_path.is_file() {
+            let stored = images::list(store)
+                .map(|listing| listing.images.into_iter().map(|i| i.name).collect())
+                .unwrap_or_default();
+            return Err(Error::NotStored {
+                reference: reference.to_string(),
+                home: store.home().to_path_buf(),
+                stored,
+            });
+        }
+        let manifest_bytes = std::fs::read(&manifest_path).map_err(io_error(&manifest_path))?;
+        let manifest: ImageManifest =
+            serde_json::from_slice(&manifest_bytes).map_err(|e| Error::BadMetadata {
+                path: manifest_path.clone(),
+                reason: format!("not an image manifest ({e})"),
+            })?;
+        let config_bytes = std::fs::read(&config_path).map_err(io_error(&config_path))?;
+        let config = serde_json::from_slice(&config_bytes).map_err(|e| Error::BadMetadata {
+            path: config_path.clone(),
+            reason: format!("not a JSON config ({e})"),
+        })?;
+        if sha256_digest(&config_bytes) != manifest.config.digest {
+            return Err(Error::BadMetadata {
+                path: config_path,
+                reason: format!("its digest is not {}", manifest.config.digest),
+            });
+        }
+        Ok(StoredImage {
+            reference: reference.clone(),
+            rootfs,
+            manifest_bytes,
+            manifest,
+            config_bytes,
+            config,
+        })
+    }
+
+    /// The manifest's media type: its own `mediaType`, or what its config's implies.
+    pub fn manifest_media_type(&self) -> &str {
+        match &self.manifest.media_type {
+            Some(media_type) => media_type,
+            None if self.manifest.config.media_type == DOCKER_CONFIG => DOCKER_MANIFEST,
+            None => OCI_MANIFEST,
+        }
+    }
+
+    /// The descriptor of the manifest: what an index points at.
+    pub fn manifest_descriptor(&self) -> Descriptor {
+        Descriptor {
+            media_type: self.manifest_media_type().to_string(),
+            digest: sha256_digest(&self.manifest_bytes),
+            size: self.manifest_bytes.len() as u64,
+            platform: None,
+            annotations: None,
+        }
+    }
+
+    /// The `User` the image runs as, if its config names one.
+    pub fn user(&self) -> Option<&str> {
+        self.config
+            .pointer("/config/User")
+            .and_then(|u| u.as_str())
+            .filter(|u| !u.is_empty())
+    }
+
+    /// The manifest, the config and the layers, in that order. A layer
+    /// missing from the blob cache is an error that names it.
+    pub fn blobs(&self, store: &Store) -> Result<Vec<Blob>> {
+        let mut blobs = vec![
+            Blob {
+                descriptor: self.manifest_descriptor(),
+                content: Content::Bytes(self.manifest_bytes.clone()),
+            },
+            Blob {
+                descriptor: self.manifest.config.clone(),
+                content: Content::Bytes(self.config_bytes.clone()),
+            },
+        ];
+        for layer in &self.manifest.layers {
+            let path = store.blob_path(&layer.digest);
+            if !path.is_file() {
+                return Err(Error::MissingBlob {
+                    reference: self.reference.to_string(),
+                    what: "layer",
+                    digest: layer.digest.clone(),
+                    path,
+                });
+            }
+            blobs.push(Blob {
+                descriptor: layer.clone(),
+                content: Content::File(path),
+            });
+        }
+        Ok(blobs)
+    }
+}
+
+/// The blob's file name in a layout: `blobs/sha256/<hex>`.
+pub fn blob_name(digest: &str) -> String {
+    let (algorithm, hex) = digest.split_once(':').unwrap_or(("sha256", digest));
+    format!("blobs/{algorithm}/{hex}")
+}
