@@ -87,6 +87,13 @@ pub fn export_command(
         exported.format, exported.digest, args.output
     )
     .ok();
+    if let Some(digest) = &exported.oci_digest {
+        writeln!(
+            say,
+            "  the Docker manifest is in OCI form in the layout: {digest}"
+        )
+        .ok();
+    }
     if let Some(written) = &exported.written
         && !written.left_out.is_empty()
     {

@@ -58,6 +58,9 @@ pub struct Exported {
     pub name: String,
     /// The manifest's digest.
     pub digest: String,
+    /// For the layout formats, when the stored manifest was Docker's: the
+    /// digest of its OCI form in the layout.
+    pub oci_digest: Option<String>,
     /// For the root-filesystem formats: entries written and left out.
     pub written: Option<Written>,
     /// What the image lacks for the format (WSL's validator checks).
@@ -101,7 +104,15 @@ pub fn export(
         digest: image.manifest_descriptor().digest,
         written: None,
         warnings: Vec::new(),
+        oci_digest: None,
     };
+    if matches!(
+        format,
+        Format::Oci | Format::OciArchive | Format::DockerArchive
+    ) {
+        let (_, oci) = image.oci_manifest();
+        exported.oci_digest = Some(oci.digest).filter(|d| *d != exported.digest);
+    }
     match format {
         Format::Wsl | Format::WslModern | Format::Rootfs => {
             let mut rootfs = RootfsOptions {

@@ -15,6 +15,9 @@ use step_02_layers::store::Store;
 /// that points at one is a Docker manifest.
 const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 
+/// An OCI config's media type.
+const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+
 /// An image in the store.
 #[derive(Clone, Debug)]
 pub struct StoredImage {
@@ -116,13 +119,45 @@ impl StoredImage {
             .filter(|u| !u.is_empty())
     }
 
-    /// The manifest, the config and the layers, in that order. A layer
-    /// missing from the blob cache is an error that names it.
+    /// The manifest in OCI form, with its descriptor: the stored bytes when
+    /// the registry served an OCI manifest (the digest stays the image's),
+    /// else the Docker manifest with each media type replaced by its OCI
+    /// twin, as `skopeo copy --format oci` does. skopeo and umoci read only
+    /// OCI manifests from a layout; the config and layers are the same bytes
+    /// in both forms.
+    pub fn oci_manifest(&self) -> (Vec<u8>, Descriptor) {
+        if self.manifest_media_type() == OCI_MANIFEST {
+            return (self.manifest_bytes.clone(), self.manifest_descriptor());
+        }
+        let mut manifest: serde_json::Value =
+            serde_json::from_slice(&self.manifest_bytes).expect("parsed when the image was opened");
+        manifest["mediaType"] = OCI_MANIFEST.into();
+        manifest["config"]["mediaType"] = OCI_CONFIG.into();
+        if let Some(layers) = manifest["layers"].as_array_mut() {
+            for layer in layers {
+                let docker = layer["mediaType"].as_str().unwrap_or_default();
+                layer["mediaType"] = oci_layer_type(docker).into();
+            }
+        }
+        let bytes = serde_json::to_vec(&manifest).expect("JSON values serialise");
+        let descriptor = Descriptor {
+            media_type: OCI_MANIFEST.to_string(),
+            digest: sha256_digest(&bytes),
+            size: bytes.len() as u64,
+            platform: None,
+            annotations: None,
+        };
+        (bytes, descriptor)
+    }
+
+    /// The manifest (in OCI form), the config and the layers, in that
+    /// order. A layer missing from the blob cache is an error that names it.
     pub fn blobs(&self, store: &Store) -> Result<Vec<Blob>> {
+        let (manifest, descriptor) = self.oci_manifest();
         let mut blobs = vec![
             Blob {
-                descriptor: self.manifest_descriptor(),
-                content: Content::Bytes(self.manifest_bytes.clone()),
+                descriptor,
+                content: Content::Bytes(manifest),
             },
             Blob {
                 descriptor: self.manifest.config.clone(),
@@ -145,6 +180,20 @@ impl StoredImage {
             });
         }
         Ok(blobs)
+    }
+}
+
+/// The OCI media type of a layer with the Docker media type `docker`.
+fn oci_layer_type(docker: &str) -> &str {
+    match docker {
+        "application/vnd.docker.image.rootfs.diff.tar.gzip" => {
+            "application/vnd.oci.image.layer.v1.tar+gzip"
+        }
+        "application/vnd.docker.image.rootfs.diff.tar" => "application/vnd.oci.image.layer.v1.tar",
+        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => {
+            "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+        }
+        other => other,
     }
 }
 

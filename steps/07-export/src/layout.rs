@@ -11,7 +11,9 @@
 //! ```
 //!
 //! Nothing is rebuilt: the blobs are the bytes the registry served, so the
-//! manifest digest in the layout is the image's digest. A docker-archive is
+//! manifest digest in the layout is the image's digest. Only a Docker
+//! manifest is rewritten, with OCI media types (skopeo and umoci read
+//! nothing else from a layout), and gets a digest of its own. A docker-archive is
 //! written as Docker 25 and later write one, an OCI layout with
 //! `manifest.json` beside it, which every version of `docker load` reads.
 
@@ -108,7 +110,7 @@ pub struct LayoutFile {
 /// The files of the image's OCI layout, and for a docker-archive the two
 /// files `docker load` reads; blobs after the small files.
 pub fn layout_files(image: &StoredImage, blobs: Vec<Blob>, docker: bool) -> Vec<LayoutFile> {
-    let manifest = image.manifest_descriptor();
+    let (_, manifest) = image.oci_manifest();
     let mut files = vec![
         LayoutFile {
             name: "oci-layout".into(),

@@ -164,35 +164,36 @@ pub fn write_rootfs<W: Write>(
     let mut written = Written::default();
     let mut seen = FirstNames::new();
     let mut added = BTreeSet::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let mut subdirs = Vec::new();
-        for path in sorted_children(root, &dir, &options.overlay)? {
-            let relative = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
-            if options.overlay.leave_out.contains(&relative) {
-                continue;
-            }
-            if let Some(bytes) = options.overlay.add.get(&relative) {
-                append_added(&mut builder, &relative, bytes, options.mtime)?;
-                added.insert(relative);
-                written.entries += 1;
-                continue;
-            }
-            let meta = std::fs::symlink_metadata(&path).map_err(io_error(&path))?;
-            if let Some(reason) = left_out(meta.file_type()) {
-                written.left_out.push((relative, reason));
-                continue;
-            }
-            let name = entry_name(root, &path, meta.is_dir())?;
-            append(&mut builder, &path, &name, &meta, options.mtime, &mut seen)?;
-            written.entries += 1;
-            if meta.is_dir() {
-                subdirs.push(path);
-            }
+    // Depth first, as `tar` walks: each directory's entries follow it
+    // directly. Children are pushed in reverse so they come off in order.
+    let mut stack: Vec<PathBuf> = sorted_children(root, root, &options.overlay)?;
+    stack.reverse();
+    while let Some(path) = stack.pop() {
+        let relative = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+        if options.overlay.leave_out.contains(&relative) {
+            continue;
         }
-        // Pushed in reverse so they come off the stack in order: each
-        // directory's entries follow it directly.
-        stack.extend(subdirs.into_iter().rev());
+        if let Some(bytes) = options.overlay.add.get(&relative) {
+            append_added(&mut builder, &relative, bytes, options.mtime)?;
+            added.insert(relative);
+            written.entries += 1;
+            continue;
+        }
+        let meta = std::fs::symlink_metadata(&path).map_err(io_error(&path))?;
+        if let Some(reason) = left_out(meta.file_type()) {
+            written.left_out.push((relative, reason));
+            continue;
+        }
+        let name = entry_name(root, &path, meta.is_dir())?;
+        append(&mut builder, &path, &name, &meta, options.mtime, &mut seen)?;
+        written.entries += 1;
+        if meta.is_dir() {
+            stack.extend(
+                sorted_children(root, &path, &options.overlay)?
+                    .into_iter()
+                    .rev(),
+            );
+        }
     }
     // Added files whose directory the image lacks, with that directory.
     for (relative, bytes) in &options.overlay.add {
