@@ -15,7 +15,7 @@
 use crate::error::{Error, Result, io_error};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{FileType, Metadata};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
@@ -265,13 +265,32 @@ fn append<W: Write>(
     }
     if file_type.is_file() {
         let file = std::fs::File::open(path).map_err(io_error(path))?;
+        let exactly = Exactly(file.take(meta.len()));
         return builder
-            .append_data(&mut header, name, file)
+            .append_data(&mut header, name, exactly)
             .map_err(io_error(path));
     }
     builder
         .append_data(&mut header, name, io::empty())
         .map_err(io_error(path))
+}
+
+/// A file's bytes, as many as its header says. `tar` pads an entry by what
+/// it read, not by the size in the header, so a file that shrank while it
+/// was read would make a corrupt archive: here it is an error instead.
+struct Exactly(io::Take<std::fs::File>);
+
+impl Read for Exactly {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.0.read(buf)?;
+        if n == 0 && !buf.is_empty() && self.0.limit() > 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the file shrank while it was exported",
+            ));
+        }
+        Ok(n)
+    }
 }
 
 /// Appends a file the overlay adds: root-owned, 0644.
