@@ -15,7 +15,7 @@
 //! output is the same bytes whatever the number of cores.
 
 use crc32fast::Hasher;
-use flate2::{Compress, Compression, FlushCompress, Status};
+use flate2::{Compress, Compression, FlushCompress};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -184,24 +184,24 @@ impl<W: Write> Write for ParallelGzip<W> {
 
 /// Compresses one chunk as raw deflate blocks ending in a sync flush, so
 /// that the next chunk's blocks can follow it directly.
+///
+/// The output buffer is given room for the worst case up front (incompressible
+/// input is stored, a few bytes per 64 KiB block; a block with fixed codes
+/// grows by at most an eighth), so one call compresses and flushes the whole
+/// chunk. Resuming a sync flush in a second call with no input left is where
+/// miniz_oxide loses the flush marker, so it is never asked to.
 pub fn deflate_chunk(chunk: &[u8], level: Compression) -> io::Result<Vec<u8>> {
     let mut deflate = Compress::new(level, false);
-    let mut out = Vec::with_capacity(chunk.len() / 2 + 1024);
-    loop {
-        let read = deflate.total_in() as usize;
-        let status = deflate
-            .compress_vec(&chunk[read..], &mut out, FlushCompress::Sync)
-            .map_err(io::Error::other)?;
-        let all_in = deflate.total_in() as usize == chunk.len();
-        // With room left after a sync flush, everything is out.
-        if all_in && out.len() < out.capacity() {
-            return Ok(out);
-        }
-        if status == Status::StreamEnd {
-            return Ok(out);
-        }
-        out.reserve(out.capacity().max(64 * 1024));
+    let mut out = Vec::with_capacity(chunk.len() + chunk.len() / 8 + 1024);
+    deflate
+        .compress_vec(chunk, &mut out, FlushCompress::Sync)
+        .map_err(io::Error::other)?;
+    if deflate.total_in() as usize != chunk.len() || out.len() == out.capacity() {
+        return Err(io::Error::other(
+            "deflate needed more room than the worst case allows",
+        ));
     }
+    Ok(out)
 }
 
 // ANCHOR: end_member

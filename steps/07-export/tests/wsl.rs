@@ -15,28 +15,37 @@ use step_07_export::gzip::{CHUNK, HEADER, ParallelGzip};
 use step_07_export::wsl::import_command;
 use step_07_export::{ExportOptions, Format};
 
-/// Bytes that compress like text, several chunks' worth and not a whole
-/// number of them.
-fn sample(len: usize) -> Vec<u8> {
+/// `len` bytes of which about `random_percent` in a hundred 4 KiB blocks
+/// are random and the rest text, so that chunks compress to every ratio
+/// from a tenth to the whole (a chunk that compresses to just over half
+/// its size once lost its flush marker).
+fn sample(len: usize, random_percent: u32) -> Vec<u8> {
     let mut state = 0x2545_f491_u32;
-    (0..len)
-        .map(|i| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            if i % 7 == 0 {
-                b'a' + (state % 26) as u8
-            } else {
-                b"the quick brown fox "[i % 20]
-            }
-        })
-        .collect()
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state
+    };
+    let mut bytes = Vec::with_capacity(len);
+    while bytes.len() < len {
+        let block = (len - bytes.len()).min(4096);
+        if next() % 100 < random_percent {
+            bytes.extend((0..block).map(|_| next() as u8));
+        } else {
+            bytes.extend((0..block).map(|i| b"the quick brown fox jumps "[i % 26]));
+        }
+    }
+    bytes
 }
 
 #[test]
 fn parallel_gzip_writes_one_standard_member() {
-    for len in [0, 1000, 3 * CHUNK + 12_345] {
-        let input = sample(len);
+    let cases = [(0, 0), (1000, 50), (3 * CHUNK + 12_345, 10)]
+        .into_iter()
+        .chain([40, 45, 50, 55, 60, 100].map(|percent| (4 * CHUNK, percent)));
+    for (len, random_percent) in cases {
+        let input = sample(len, random_percent);
         let mut gzip = ParallelGzip::new(Vec::new(), Compression::default()).unwrap();
         // Written in odd pieces, as tar writes.
         for piece in input.chunks(7919) {
@@ -49,7 +58,7 @@ fn parallel_gzip_writes_one_standard_member() {
         let read = flate2::read::GzDecoder::new(&compressed[..]).read_to_end(&mut back);
         workshop::check!(
             read.is_ok() && back == input,
-            expected = format!("{len} bytes back from one gzip member"),
+            expected = format!("{len} bytes ({random_percent} % random) back from one gzip member"),
             got = format!("{read:?}, {} bytes back", back.len()),
             read = GZIP,
         );
