@@ -34,11 +34,12 @@ pub const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
 /// The end of a deflate stream: an empty final block with fixed codes.
 const FINAL_BLOCK: [u8; 2] = [0x03, 0x00];
 
-/// A chunk on its way back from a worker.
+/// A chunk on its way back from a worker, with its input buffer to reuse.
 struct Done {
     index: u64,
     compressed: io::Result<Vec<u8>>,
     crc: Hasher,
+    input: Vec<u8>,
 }
 
 /// A gzip member compressed by a pool of threads.
@@ -50,6 +51,9 @@ pub struct ParallelGzip<W: Write> {
     workers: Vec<JoinHandle<()>>,
     /// Finished chunks that arrived before an earlier one.
     waiting: BTreeMap<u64, Done>,
+    /// Input buffers back from the workers: reused, so that the same few
+    /// megabytes serve the whole stream.
+    spare: Vec<Vec<u8>>,
     sent: u64,
     written: u64,
     crc: Hasher,
@@ -75,21 +79,21 @@ impl<W: Write> ParallelGzip<W> {
                 let queue = Arc::clone(&queue);
                 let results = results.clone();
                 std::thread::spawn(move || {
+                    let mut deflater = ChunkDeflater::new(level);
                     loop {
                         // The lock is held only while taking a job.
                         let job = queue.lock().map(|q| q.recv());
-                        let Ok(Ok((index, chunk))) = job else { break };
+                        let Ok(Ok((index, input))) = job else { break };
                         let mut crc = Hasher::new();
-                        crc.update(&chunk);
-                        let compressed = deflate_chunk(&chunk, level);
-                        if results
-                            .send(Done {
-                                index,
-                                compressed,
-                                crc,
-                            })
-                            .is_err()
-                        {
+                        crc.update(&input);
+                        let compressed = deflater.deflate(&input);
+                        let done = Done {
+                            index,
+                            compressed,
+                            crc,
+                            input,
+                        };
+                        if results.send(done).is_err() {
                             break;
                         }
                     }
@@ -103,6 +107,7 @@ impl<W: Write> ParallelGzip<W> {
             done,
             workers,
             waiting: BTreeMap::new(),
+            spare: Vec::new(),
             sent: 0,
             written: 0,
             crc: Hasher::new(),
@@ -117,7 +122,11 @@ impl<W: Write> ParallelGzip<W> {
         while self.sent - self.written >= in_flight(threads) as u64 {
             self.write_next()?;
         }
-        let chunk = std::mem::replace(&mut self.pending, Vec::with_capacity(CHUNK));
+        let next = self
+            .spare
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(CHUNK));
+        let chunk = std::mem::replace(&mut self.pending, next);
         let jobs = self.jobs.as_ref().expect("jobs are open until finish");
         jobs.send((self.sent, chunk))
             .map_err(|_| io::Error::other("a compression thread stopped"))?;
@@ -138,6 +147,9 @@ impl<W: Write> ParallelGzip<W> {
             self.waiting.insert(done.index, done);
         };
         self.out.write_all(&next.compressed?)?;
+        let mut input = next.input;
+        input.clear();
+        self.spare.push(input);
         self.crc.combine(&next.crc);
         self.written += 1;
         Ok(())
@@ -182,29 +194,45 @@ impl<W: Write> Write for ParallelGzip<W> {
     }
 }
 
-/// Compresses one chunk as raw deflate blocks ending in a sync flush, so
-/// that the next chunk's blocks can follow it directly.
+/// A worker's compressor, kept for every chunk it compresses (its window
+/// and hash tables are allocated once).
 ///
 /// zlib-rs does the work: at gzip's default level it deflates about twice
 /// as fast as miniz_oxide (flate2's default backend, which the rest of the
 /// workspace keeps: switching it would change the bytes of step 03's
-/// layers). The output buffer has room for the worst case, so one call
-/// compresses and flushes the whole chunk.
-pub fn deflate_chunk(chunk: &[u8], level: Compression) -> io::Result<Vec<u8>> {
-    let level = level.level() as i32;
-    let mut deflate = zlib_rs::Deflate::new(level, false, 15);
-    // The bound is for a whole stream; the sync flush marker adds 5 bytes.
-    let mut out = vec![0; zlib_rs::compress_bound(chunk.len()) + 64];
-    deflate
-        .compress(chunk, &mut out, zlib_rs::DeflateFlush::SyncFlush)
-        .map_err(|e| io::Error::other(e.as_str()))?;
-    if deflate.total_in() as usize != chunk.len() || deflate.total_out() as usize == out.len() {
-        return Err(io::Error::other(
-            "deflate needed more room than the worst case allows",
-        ));
+/// layers).
+pub struct ChunkDeflater {
+    deflate: zlib_rs::Deflate,
+    /// Room for the worst case of a whole chunk.
+    out: Vec<u8>,
+}
+
+impl ChunkDeflater {
+    pub fn new(level: Compression) -> ChunkDeflater {
+        ChunkDeflater {
+            deflate: zlib_rs::Deflate::new(level.level() as i32, false, 15),
+            // The bound is for a whole stream; the sync flush marker adds 5 bytes.
+            out: vec![0; zlib_rs::compress_bound(CHUNK) + 64],
+        }
     }
-    out.truncate(deflate.total_out() as usize);
-    Ok(out)
+
+    /// Compresses one chunk (at most [`CHUNK`] bytes) as raw deflate
+    /// blocks ending in a sync flush, so that the next chunk's blocks can
+    /// follow directly. Each chunk starts afresh, with an empty window.
+    pub fn deflate(&mut self, chunk: &[u8]) -> io::Result<Vec<u8>> {
+        assert!(chunk.len() <= CHUNK, "chunks are at most CHUNK bytes");
+        self.deflate.reset();
+        self.deflate
+            .compress(chunk, &mut self.out, zlib_rs::DeflateFlush::SyncFlush)
+            .map_err(|e| io::Error::other(e.as_str()))?;
+        let (read, written) = (self.deflate.total_in(), self.deflate.total_out());
+        if read as usize != chunk.len() || written as usize == self.out.len() {
+            return Err(io::Error::other(
+                "deflate needed more room than the worst case allows",
+            ));
+        }
+        Ok(self.out[..written as usize].to_vec())
+    }
 }
 
 // ANCHOR: end_member
