@@ -105,7 +105,7 @@ pub fn export_command(
     if exported.format.is_wsl() {
         writeln!(
             say,
-            "Import it in PowerShell:\n  {}",
+            "Import it on Windows (PowerShell, in the directory the file was copied to):\n  {}",
             wsl::import_command(exported.format, &exported.name, Path::new(&args.output))
         )
         .ok();
