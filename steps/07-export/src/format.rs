@@ -63,6 +63,7 @@ impl Format {
         // before a plain `.tar` is `Rootfs`; `.tar.gz` and `.tgz` are `Wsl`,
         // `.wsl` is `WslModern`. A name ending in `/`, or naming an existing
         // directory, is `Oci`. Anything else: `Error::UnknownFormat`.
+        // ANCHOR_END: from_path
         let name = path.to_string_lossy();
         if name.ends_with('/') || path.is_dir() {
             return Ok(Format::Oci);
@@ -84,7 +85,6 @@ impl Format {
             })
         // END EXERCISE
     }
-    // ANCHOR_END: from_path
 }
 
 impl std::fmt::Display for Format {

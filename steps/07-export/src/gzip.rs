@@ -244,10 +244,10 @@ pub fn end_member(out: &mut impl Write, crc: u32, length: u64) -> io::Result<()>
     // empty block that says it is the last. Then the trailer (RFC 1952):
     // the CRC-32 of all the uncompressed bytes, then their length modulo
     // 2^32, each as 4 bytes, least significant first.
+    // ANCHOR_END: end_member
     out.write_all(&FINAL_BLOCK)?;
     out.write_all(&crc.to_le_bytes())?;
     out.write_all(&(length as u32).to_le_bytes())?;
     Ok(())
     // END EXERCISE
 }
-// ANCHOR_END: end_member

@@ -44,6 +44,7 @@ pub fn index_json(manifest: &Descriptor, reference: &Reference) -> Vec<u8> {
     // tag alone (`latest`: what `oci:DIR:latest` and `umoci --image
     // DIR:latest` look for), CONTAINERD_NAME the full reference. An image
     // stored by digest has no tag: leave the annotations out.
+    // ANCHOR_END: index_json
     let mut entry = json!({
         "mediaType": manifest.media_type,
         "digest": manifest.digest,
@@ -63,7 +64,6 @@ pub fn index_json(manifest: &Descriptor, reference: &Reference) -> Vec<u8> {
     serde_json::to_vec(&index).expect("JSON values serialise")
     // END EXERCISE
 }
-// ANCHOR_END: index_json
 
 // ANCHOR: manifest_json
 /// `manifest.json` of a docker-archive: for each image, the file of its
@@ -74,6 +74,7 @@ pub fn manifest_json(config: &str, repo_tags: &[String], layers: &[String]) -> V
     // capitalised as Docker writes them: `Config` (the config's file name
     // in the archive), `RepoTags` (the names `docker load` gives the image)
     // and `Layers` (the layers' file names, in the manifest's order).
+    // ANCHOR_END: manifest_json
     let manifest = json!([{
         "Config": config,
         "RepoTags": repo_tags,
@@ -82,7 +83,6 @@ pub fn manifest_json(config: &str, repo_tags: &[String], layers: &[String]) -> V
     serde_json::to_vec(&manifest).expect("JSON values serialise")
     // END EXERCISE
 }
-// ANCHOR_END: manifest_json
 
 /// The name `docker images` shows for the image: Docker Hub's registry and
 /// `library/` left out, as `docker save` writes it. An image stored by

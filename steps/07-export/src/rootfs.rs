@@ -57,6 +57,7 @@ pub fn entry_name(root: &Path, path: &Path, is_dir: bool) -> Result<PathBuf> {
     // absolute name makes some tools write outside the target directory).
     // The root itself is not an entry either. For a directory, `join("")`
     // adds the trailing `/`.
+    // ANCHOR_END: entry_name
     let relative = path
         .strip_prefix(root)
         .ok()
@@ -72,7 +73,6 @@ pub fn entry_name(root: &Path, path: &Path, is_dir: bool) -> Result<PathBuf> {
     })
     // END EXERCISE
 }
-// ANCHOR_END: entry_name
 
 // ANCHOR: left_out
 /// Why an entry of this type stays out of the archive, or `None` when it goes in.
@@ -82,6 +82,7 @@ pub fn left_out(file_type: FileType) -> Option<&'static str> {
     // its own /dev, and `wsl --import` does not create device nodes.
     // Sockets: they only exist while the program that made them runs, and
     // tar cannot hold one. Files, directories, symlinks and FIFOs go in.
+    // ANCHOR_END: left_out
     if file_type.is_char_device() || file_type.is_block_device() {
         Some("a device node: WSL and container runtimes make their own /dev")
     } else if file_type.is_socket() {
@@ -91,7 +92,6 @@ pub fn left_out(file_type: FileType) -> Option<&'static str> {
     }
     // END EXERCISE
 }
-// ANCHOR_END: left_out
 
 // ANCHOR: entry_header
 /// The tar header for an entry with `meta` (not followed through a
@@ -104,6 +104,7 @@ pub fn entry_header(meta: &Metadata, mtime: u64) -> tar::Header {
     // the image was pulled). No user or group name. The entry type follows
     // the file type: `Directory`, `Symlink`, `Fifo`, else `Regular`; only a
     // regular file has a size (`meta.len()`), everything else 0.
+    // ANCHOR_END: entry_header
     let mut header = tar::Header::new_gnu();
     header.set_mode(meta.mode() & 0o7777);
     header.set_uid(u64::from(meta.uid()));
@@ -128,7 +129,6 @@ pub fn entry_header(meta: &Metadata, mtime: u64) -> tar::Header {
     header
     // END EXERCISE
 }
-// ANCHOR_END: entry_header
 
 /// The first names of inodes with more than one name, by (device, inode).
 pub type FirstNames = HashMap<(u64, u64), PathBuf>;
@@ -142,6 +142,7 @@ pub fn first_name(seen: &mut FirstNames, meta: &Metadata, name: &Path) -> Option
     // An inode is known by `(meta.dev(), meta.ino())`. If `seen` has it,
     // return the name it holds; otherwise remember `name` for it and return
     // `None`, so the file's bytes are written once, under its first name.
+    // ANCHOR_END: first_name
     let key = (meta.dev(), meta.ino());
     if let Some(first) = seen.get(&key) {
         return Some(first.clone());
@@ -150,7 +151,6 @@ pub fn first_name(seen: &mut FirstNames, meta: &Metadata, name: &Path) -> Option
     None
     // END EXERCISE
 }
-// ANCHOR_END: first_name
 
 // ANCHOR: write_rootfs
 /// Writes the tree under `root` to `out` as a tar, streaming each file from

@@ -26,6 +26,7 @@ pub fn distribution_conf(name: &str, default_uid: Option<u32>) -> String {
     // only when `default_uid` is `Some` and not 0, `defaultUid = UID`. Each
     // line ends with a newline. Only keys the validator knows may appear:
     // no comments about where the file came from, no other keys.
+    // ANCHOR_END: distribution_conf
     let mut conf = format!("[oobe]\ndefaultName = {name}\n");
     if let Some(uid) = default_uid.filter(|&uid| uid != 0) {
         conf.push_str(&format!("defaultUid = {uid}\n"));
@@ -33,7 +34,6 @@ pub fn distribution_conf(name: &str, default_uid: Option<u32>) -> String {
     conf
     // END EXERCISE
 }
-// ANCHOR_END: distribution_conf
 
 /// The distribution's default name: the repository's last component
 /// (`library/alpine` → `alpine`).
