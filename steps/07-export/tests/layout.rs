@@ -9,6 +9,7 @@ use sha2::{Digest as _, Sha256};
 use std::path::Path;
 use step_01_registry::Reference;
 use step_02_layers::tree::{self, ListingOptions};
+use step_07_export::export::fetch_missing;
 use step_07_export::{Error, ExportOptions, Output, export};
 
 /// The JSON file `name` of a layout directory, with the registry's port
@@ -275,7 +276,7 @@ fn skopeo_copies_and_podman_loads_the_docker_archive() {
 }
 
 #[test]
-fn a_layer_missing_from_the_cache_is_named() {
+fn a_layer_missing_from_the_cache_is_named_and_pull_brings_it_back() {
     let setup = Setup::new();
     let layers = setup.pull("library/layers:oci");
     let manifest: serde_json::Value =
@@ -309,5 +310,21 @@ fn a_layer_missing_from_the_cache_is_named() {
         expected = "no file",
         got = "a file",
         read = OCI_LAYOUT
+    );
+    // `--pull`: the missing layer comes back from the registry, and the export works.
+    fetch_missing(&setup.client(&layers), &setup.store(), &layers).unwrap();
+    export(
+        &setup.store(),
+        &layers,
+        &Output::Path(path.clone()),
+        &ExportOptions::default(),
+        &mut std::io::sink(),
+    )
+    .unwrap();
+    workshop::check!(
+        setup.store().blob_path(&digest).is_file() && path.is_file(),
+        expected = "the layer back in the cache and the archive written",
+        got = format!("cached: {}", setup.store().blob_path(&digest).is_file()),
+        read = OCI_LAYOUT,
     );
 }

@@ -53,11 +53,10 @@ impl Setup {
         Reference::parse(&format!("{}/{name}", self.registry.host())).unwrap()
     }
 
-    /// Pulls `name` (`library/hello`, `library/layers:oci`) with step 02.
-    pub fn pull(&self, name: &str) -> Reference {
-        let reference = self.reference(name);
-        let client = Client::new(
-            &reference,
+    /// A client of the bundled registry for `reference`.
+    pub fn client(&self, reference: &Reference) -> Client {
+        Client::new(
+            reference,
             ClientOptions {
                 retry: RetryPolicy {
                     attempts: 2,
@@ -67,7 +66,13 @@ impl Setup {
                 ..ClientOptions::default()
             },
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    /// Pulls `name` (`library/hello`, `library/layers:oci`) with step 02.
+    pub fn pull(&self, name: &str) -> Reference {
+        let reference = self.reference(name);
+        let client = self.client(&reference);
         let options = PullOptions {
             jobs: 1,
             ..PullOptions::default()
