@@ -3,9 +3,9 @@
 //!
 //! The output appears whole or not at all: it is written under a temporary
 //! name beside the output (on the same file system, so the last step is a
-//! rename) and put in place only when complete. An error, or an interrupt,
-//! leaves the temporary file behind to be removed, never a half archive at
-//! the output's name.
+//! rename) and put in place only when complete. An error removes the
+//! temporary file; an interrupt leaves it, never a half archive at the
+//! output's name, and the next export into that directory removes it.
 
 use crate::error::{Error, Result, io_error};
 use crate::format::Format;
@@ -191,8 +191,9 @@ fn write_output<T>(
         Output::Path(path) => path,
     };
     let dir = parent_of(path);
+    clear_abandoned(&dir);
     let file = tempfile::Builder::new()
-        .prefix(".dockerless-export-")
+        .prefix(&temporary_prefix())
         .tempfile_in(&dir)
         .map_err(io_error(&dir))?;
     let mut out = BufWriter::with_capacity(1 << 16, file);
@@ -226,8 +227,9 @@ fn write_directory_output(
     write: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<()> {
     let parent = parent_of(path);
+    clear_abandoned(&parent);
     let dir = tempfile::Builder::new()
-        .prefix(".dockerless-export-")
+        .prefix(&temporary_prefix())
         .tempdir_in(&parent)
         .map_err(io_error(&parent))?;
     write(dir.path())?;
@@ -244,6 +246,36 @@ fn write_directory_output(
         let _ = std::fs::remove_dir_all(&kept);
         io_error(path)(e)
     })
+}
+
+/// What every temporary file or directory of an export starts with.
+const TEMPORARY: &str = ".dockerless-export-";
+
+/// The prefix of this process's temporary files: with the process id in
+/// it, a later export can tell one whose process is gone.
+fn temporary_prefix() -> String {
+    format!("{TEMPORARY}{}-", std::process::id())
+}
+
+/// Removes what interrupted exports (Ctrl-C, a kill) left in `dir`: their
+/// process is gone, so nothing will finish or remove them. The output
+/// itself was never touched; this only tidies beside it.
+fn clear_abandoned(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix(TEMPORARY)
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = step_02_layers::store::remove_tree(&entry.path());
+        }
+    }
 }
 
 /// The directory an output goes in (`.` for a bare file name).

@@ -236,6 +236,29 @@ fn a_failed_export_leaves_nothing_at_the_output() {
     );
 }
 
+#[test]
+fn what_an_interrupted_export_left_is_removed_by_the_next() {
+    let setup = Setup::new();
+    let hello = setup.pull("library/hello");
+    // A process that has exited: its pid names an export that was killed.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    let left = format!(".dockerless-export-{}-x1y2z3", gone.id());
+    std::fs::write(setup.out.path().join(&left), "half an archive").unwrap();
+    setup.export(&hello, "hello.tar");
+    let mut names: Vec<_> = std::fs::read_dir(setup.out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    workshop::check_eq!(
+        names,
+        ["hello.tar"],
+        read = BAD_INPUT,
+        "the output directory after an export beside {left}"
+    );
+}
+
 /// Unmounts a directory when dropped, even if the check fails first.
 struct Unmount(PathBuf);
 
