@@ -3,10 +3,13 @@
 
 use step_01_registry::Error as Registry;
 use step_02_layers::error::Error as Store;
+use step_07_export::Error as Export;
 
 /// Anything not listed below.
 pub const OTHER: u8 = 1;
-/// The image, tag, repository or binary does not exist (2 is clap's usage error).
+/// The command line asks for something impossible (clap uses 2 for its own).
+pub const USAGE: u8 = 2;
+/// The image, tag, repository or binary does not exist.
 pub const NOT_FOUND: u8 = 3;
 /// The registry refused the credentials, or asked for some.
 pub const REFUSED: u8 = 4;
@@ -40,19 +43,45 @@ pub fn of(error: &anyhow::Error) -> u8 {
     {
         return code;
     }
-    let started = error.downcast_ref::<step_05_chroot::Error>().or(match error
-        .downcast_ref::<step_06_namespaces::Error>(
-    ) {
-        Some(step_06_namespaces::Error::Start(e)) => Some(e),
-        _ => None,
-    });
+    // `run` wraps step 06's errors in step 08's, and step 06 wraps step 05's.
+    let container = error.downcast_ref::<step_06_namespaces::Error>().or(
+        match error.downcast_ref::<step_08_isolation::Error>() {
+            Some(step_08_isolation::Error::Container(e)) => Some(e),
+            _ => None,
+        },
+    );
+    let started = error
+        .downcast_ref::<step_05_chroot::Error>()
+        .or(match container {
+            Some(step_06_namespaces::Error::Start(e)) => Some(e),
+            _ => None,
+        });
     if let Some(step_05_chroot::Error::NotStored { .. }) = started {
         return NOT_FOUND;
+    }
+    if let Some(error) = error.downcast_ref::<Export>() {
+        match error {
+            Export::UnknownFormat { .. }
+            | Export::NotAStream { .. }
+            | Export::OutputExists { .. } => {
+                return USAGE;
+            }
+            Export::NotStored { .. } | Export::MissingBlob { .. } => return NOT_FOUND,
+            _ => {}
+        }
     }
     let store = error
         .downcast_ref::<Store>()
         .or_else(|| match error.downcast_ref::<step_03_push::Error>() {
             Some(step_03_push::Error::Store(e)) => Some(e.as_ref()),
+            _ => None,
+        })
+        .or_else(|| match error.downcast_ref::<Export>() {
+            Some(Export::Store(e)) => Some(e.as_ref()),
+            _ => None,
+        })
+        .or_else(|| match container {
+            Some(step_06_namespaces::Error::Pull(e)) => Some(e.as_ref()),
             _ => None,
         })
         .or_else(|| match error.downcast_ref::<step_04_create::Error>() {

@@ -12,6 +12,7 @@ use step_03_push::cli::PushArgs;
 use step_04_create::cli::CreateArgs;
 use step_05_chroot::cli::ChrootArgs;
 use step_06_namespaces::cli::NsArgs;
+use step_07_export::cli::ExportArgs;
 use step_08_isolation::cli::RunArgs;
 
 #[derive(Parser)]
@@ -28,7 +29,8 @@ use step_08_isolation::cli::RunArgs;
         dockerless create me/tools:v1 --bin bash --bin ls\n  \
         dockerless chroot alpine cat /etc/os-release\n  \
         dockerless run -it alpine sh\n  \
-        dockerless ns\n\n\
+        dockerless ns\n  \
+        dockerless export alpine -o alpine.tar.gz\n\n\
         Credentials come from DOCKER_USERNAME and DOCKER_PASSWORD (sent to whichever\n\
         registry you name, and its token service), else ~/.docker/config.json.\n\
         Exit codes: 0 done, 1 other failure, 2 usage, 3 not found, 4 access refused,\n\
@@ -61,6 +63,8 @@ enum Command {
     Run(RunArgs),
     /// List namespaces like lsns: every process's, or one's (step 06)
     Ns(NsArgs),
+    /// Write a stored image for WSL2, or as an OCI layout or docker-archive (step 07)
+    Export(ExportArgs),
 }
 
 /// Runs the command; the exit code for commands that run a program (its
@@ -86,6 +90,9 @@ fn run(cli: Cli) -> Result<u8> {
             )?));
         }
         Command::Ns(args) => step_06_namespaces::cli::ns_command(args, stdout)?,
+        Command::Export(args) => {
+            step_07_export::cli::export_command(args, &cli.registry, &cli.store, stdout)?
+        }
     }
     Ok(0)
 }

@@ -448,3 +448,94 @@ fn a_missing_or_failing_helper_is_named_with_what_it_said() {
     dockerless: REGISTRY refused access: UNAUTHORIZED authentication required: the credential helper docker-credential-empty has no credentials for this registry: log in (docker login REGISTRY), or set DOCKER_USERNAME and DOCKER_PASSWORD
     ");
 }
+
+#[test]
+fn export_writes_a_wsl_archive_and_says_how_to_import_it() {
+    let tool = Tool::new();
+    let (ok, _, err) = tool.run(&["pull", "-q", &tool.image("library/hello")]);
+    assert!(ok, "{err}");
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("hello.tar.gz").display().to_string();
+    let (code, said, _) =
+        tool.run_with_code(&["export", &tool.image("library/hello"), "-o", &file]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(said.replace(&out.path().display().to_string(), "OUT"), @r"
+    warning: there is no /bin/sh: WSL runs its commands through it, so `wsl -d` will fail
+    Exported REGISTRY/library/hello:latest as wsl, 21 entries
+      digest sha256:07bf1163d7dda2dd8c9c945b8756b562b288a4d791e2f9ece8a593c62a366baf
+      to     OUT/hello.tar.gz
+    Import it on Windows (PowerShell, in the directory the file was copied to):
+      wsl.exe --import hello C:\WSL\hello hello.tar.gz
+    ");
+    // The archive to standard output: what the command says goes to stderr.
+    let output = Command::cargo_bin("dockerless")
+        .unwrap()
+        .args([
+            "export",
+            &tool.image("library/hello"),
+            "-o",
+            "-",
+            "--format",
+            "wsl",
+            "-q",
+        ])
+        .env("DOCKER_INTERNALS_HOME", tool.home.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        output.stdout,
+        std::fs::read(&file).unwrap(),
+        "-o - writes the same archive"
+    );
+}
+
+#[test]
+fn export_errors_say_what_to_do_and_exit_with_their_kind() {
+    let tool = Tool::new();
+    let (ok, _, err) = tool.run(&["pull", "-q", &tool.image("library/hello")]);
+    assert!(ok, "{err}");
+    let out = tempfile::tempdir().unwrap();
+    let existing = out.path().join("existing.tar");
+    std::fs::write(&existing, "keep me").unwrap();
+    let existing = existing.display().to_string();
+    let cases = [
+        vec![
+            "export".to_string(),
+            tool.image("library/nothing"),
+            "-o".into(),
+            "x.tar".into(),
+        ],
+        vec![
+            "export".into(),
+            tool.image("library/hello"),
+            "-o".into(),
+            "hello.zip".into(),
+        ],
+        vec![
+            "export".into(),
+            tool.image("library/hello"),
+            "-o".into(),
+            existing.clone(),
+        ],
+        vec![
+            "export".into(),
+            tool.image("library/hello"),
+            "-o".into(),
+            "-".into(),
+            "--format".into(),
+            "oci".into(),
+        ],
+    ];
+    let mut report = String::new();
+    for args in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, _, err) = tool.run_with_code(&args);
+        report.push_str(&format!(
+            "$ dockerless {}   (exit {code})\n{err}\n",
+            args.join(" ").replace(&tool.registry.host(), "REGISTRY")
+        ));
+    }
+    insta::assert_snapshot!(report.replace(&out.path().display().to_string(), "OUT"));
+    assert_eq!(std::fs::read(&existing).unwrap(), b"keep me");
+}

@@ -84,6 +84,22 @@ pub const PEERS: &[Peer] = &[
         statically_linked: false,
     },
     Peer {
+        name: "bsdtar",
+        path: None,
+        package: "libarchive-tools",
+        version_arg: "--version",
+        needed: true,
+        statically_linked: false,
+    },
+    Peer {
+        name: "podman",
+        path: None,
+        package: "podman",
+        version_arg: "--version",
+        needed: true,
+        statically_linked: false,
+    },
+    Peer {
         name: "crun",
         path: None,
         package: "crun",
