@@ -143,10 +143,21 @@ pub fn read_both(
     (out, reader.join().unwrap())
 }
 
+/// How long a forked check may take before it counts as hung.
+const CHILD_DEADLINE_MS: u16 = 20_000;
+
 /// Runs `f` in a forked child and returns what it wrote to the pipe it is
 /// given (the child exits right after, even if `f` panics).
+///
+/// A child forked from a test binary is a copy of a process with other
+/// threads: if one of them held a lock at that moment (printing its own
+/// panic, say), the child waits for it forever. So the parent waits for the
+/// pipe's end for a while only, then kills the child and returns what it
+/// had, with a note: the check then fails instead of hanging.
 pub fn in_child(f: impl FnOnce(&mut std::io::PipeWriter)) -> String {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     use nix::unistd::{ForkResult, fork};
+    use std::os::fd::AsFd;
     let (mut reader, mut writer) = std::io::pipe().unwrap();
     // SAFETY: the child runs `f` and exits without returning to the harness.
     match unsafe { fork() }.unwrap() {
@@ -158,10 +169,23 @@ pub fn in_child(f: impl FnOnce(&mut std::io::PipeWriter)) -> String {
         }
         ForkResult::Parent { child } => {
             drop(writer);
-            let mut text = String::new();
-            reader.read_to_string(&mut text).ok();
+            let mut text = Vec::new();
+            let mut buffer = [0u8; 4096];
+            loop {
+                let mut fds = [PollFd::new(reader.as_fd(), PollFlags::POLLIN)];
+                let ready = poll(&mut fds, PollTimeout::from(CHILD_DEADLINE_MS)).unwrap_or(0);
+                if ready == 0 {
+                    let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+                    text.extend_from_slice(b" (the forked check hung and was killed)");
+                    break;
+                }
+                match reader.read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => text.extend_from_slice(&buffer[..n]),
+                }
+            }
             let _ = nix::sys::wait::waitpid(child, None);
-            text
+            String::from_utf8_lossy(&text).into_owned()
         }
     }
 }
