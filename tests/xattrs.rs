@@ -355,3 +355,40 @@ fn create_keeps_the_capabilities_of_the_programs_it_copies() {
         "the capability of the copied program, after create, push and pull"
     );
 }
+
+#[test]
+fn an_export_carries_the_attributes_as_pax_records() {
+    if !is_root() {
+        workshop::skip("setting security.capability needs root");
+        return;
+    }
+    let setup = Setup::new();
+    let Some(home) = store_dir() else { return };
+    ok(&setup.dockerless(home.path(), &["pull", "-q", &setup.image("library/caps")]));
+    let archive = home.path().join("caps.tar");
+    let archive_name = archive.display().to_string();
+    ok(&setup.dockerless(
+        home.path(),
+        &["export", &setup.image("library/caps"), "-o", &archive_name],
+    ));
+    let mut tar = tar::Archive::new(std::fs::File::open(&archive).unwrap());
+    let mut found = Vec::new();
+    for entry in tar.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().display().to_string();
+        if let Some(extensions) = entry.pax_extensions().unwrap() {
+            for extension in extensions {
+                let extension = extension.unwrap();
+                let key = extension.key().unwrap().to_string();
+                found.push(format!("{path} {key}={}", hex(extension.value_bytes())));
+            }
+        }
+    }
+    found.sort();
+    insta::assert_snapshot!(found.join("\n"), @r"
+    bin/owned SCHILY.xattr.security.capability=0100000200200000000000000000000000000000
+    bin/ping SCHILY.xattr.security.capability=0100000200200000000000000000000000000000
+    bin/ping SCHILY.xattr.user.origin=69707574696c73
+    etc/motd SCHILY.xattr.user.note=726561642d6f6e6c79
+    ");
+}

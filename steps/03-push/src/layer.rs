@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use step_02_layers::flatten::{pax_records, recorded_attributes};
+use step_02_layers::flatten::append_recorded_attributes;
 
 /// How to build a layer.
 #[derive(Clone, Copy, Debug, Default)]
@@ -97,7 +97,8 @@ fn append_tree<W: Write>(
         let mut subdirs = Vec::new();
         for name in names {
             let entry = relative.join(&name);
-            append_attributes(builder, &dir.join(&entry))?;
+            let path = dir.join(&entry);
+            append_recorded_attributes(builder, &path).map_err(io_error(&path))?;
             let is_dir = append_entry(builder, dir, &entry, options, &mut inodes)?;
             if is_dir {
                 subdirs.push(entry);
@@ -108,28 +109,6 @@ fn append_tree<W: Write>(
     Ok(())
 }
 // ANCHOR_END: append_tree
-
-/// Appends a PAX header with the extended attributes of the node at `path`
-/// (file capabilities, `user.*`), when it has any, for the entry after it:
-/// `SCHILY.xattr.<name>` records, as GNU tar `--xattrs` and umoci write
-/// them, so that a pulled image with capabilities pushed again is the same
-/// layer. A tree without attributes gives the same bytes as before.
-fn append_attributes<W: Write>(builder: &mut tar::Builder<W>, path: &Path) -> Result<()> {
-    let attributes = recorded_attributes(path).map_err(io_error(path))?;
-    if attributes.is_empty() {
-        return Ok(());
-    }
-    let records = pax_records(&attributes);
-    let mut header = tar::Header::new_ustar();
-    header.set_path("././@PaxHeader").map_err(io_error(path))?;
-    header.set_entry_type(tar::EntryType::XHeader);
-    header.set_mode(0o644);
-    header.set_size(records.len() as u64);
-    header.set_cksum();
-    builder
-        .append(&header, records.as_slice())
-        .map_err(io_error(path))
-}
 
 /// Appends one entry; returns whether it is a directory (to descend into).
 fn append_entry<W: Write>(

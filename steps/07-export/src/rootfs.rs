@@ -18,6 +18,7 @@ use std::fs::{FileType, Metadata};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use step_02_layers::flatten::append_recorded_attributes;
 
 /// Changes made to the tree on its way into the archive (the `.wsl` format
 /// adds its settings file and leaves out what WSL writes itself).
@@ -246,6 +247,9 @@ fn append<W: Write>(
     seen: &mut FirstNames,
 ) -> Result<()> {
     let mut header = entry_header(meta, mtime);
+    // File capabilities and user attributes go with the entry, as PAX
+    // records before it (WSL's tar keeps them, as docker export does).
+    append_recorded_attributes(builder, path).map_err(io_error(path))?;
     let file_type = meta.file_type();
     if file_type.is_symlink() {
         let target = std::fs::read_link(path).map_err(io_error(path))?;

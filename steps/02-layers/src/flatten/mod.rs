@@ -41,7 +41,8 @@ use crate::error::Error;
 pub(crate) use read_only::open_tree;
 pub use resolve::{MAX_SYMLINKS, clean_name, components_reversed, resolve_in_root};
 pub use xattrs::{
-    Attributes, Skipped as SkippedAttribute, pax_records, recorded as recorded_attributes,
+    Attributes, Skipped as SkippedAttribute, append_recorded as append_recorded_attributes,
+    pax_records, recorded as recorded_attributes,
 };
 
 /// How to apply a layer.

@@ -74,6 +74,29 @@ pub fn recorded(path: &Path) -> io::Result<Attributes> {
     Ok(found)
 }
 
+/// Appends a PAX header with the extended attributes of the node at `path`
+/// (file capabilities, `user.*`), when it has any, for the entry after it:
+/// `SCHILY.xattr.<name>` records, as GNU tar `--xattrs` and umoci write
+/// them. A node without attributes adds nothing, so a tree without any
+/// gives the same bytes as a writer that knows nothing of attributes.
+pub fn append_recorded<W: std::io::Write>(
+    builder: &mut tar::Builder<W>,
+    path: &Path,
+) -> io::Result<()> {
+    let attributes = recorded(path)?;
+    if attributes.is_empty() {
+        return Ok(());
+    }
+    let records = pax_records(&attributes);
+    let mut header = tar::Header::new_ustar();
+    header.set_path("././@PaxHeader")?;
+    header.set_entry_type(tar::EntryType::XHeader);
+    header.set_mode(0o644);
+    header.set_size(records.len() as u64);
+    header.set_cksum();
+    builder.append(&header, records.as_slice())
+}
+
 /// The PAX records that carry `attributes` in a tar, in their order.
 pub fn pax_records(attributes: &Attributes) -> Vec<u8> {
     let mut records = Vec::new();
