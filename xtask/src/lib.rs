@@ -19,6 +19,7 @@ pub mod cli;
 pub mod commands;
 pub mod course;
 pub mod demo;
+pub mod diagnose;
 pub mod exercises;
 pub mod files;
 pub mod libtest;

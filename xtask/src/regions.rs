@@ -45,6 +45,8 @@ pub struct Region {
     pub summary: String,
     /// The marker's line, counting from 1.
     pub line: usize,
+    /// The `// END EXERCISE` line, counting from 1.
+    pub end_line: usize,
     /// The marker's indentation, which the stub line takes.
     indent: String,
     /// The marker's line ending, which the stub line takes.
@@ -54,6 +56,12 @@ pub struct Region {
 }
 
 impl Region {
+    /// Whether `line` (counting from 1) lies in this region, marker and
+    /// end line included.
+    pub fn contains_line(&self, line: usize) -> bool {
+        (self.line..=self.end_line).contains(&line)
+    }
+
     /// The solution lines (or the stub line) of this region in `text`.
     pub fn body<'a>(&self, text: &'a str) -> &'a str {
         &text[self.body.clone()]
@@ -137,7 +145,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Region>, RegionError> {
                     ),
                 ));
             }
-            regions.push(Region { body, ..region });
+            regions.push(Region {
+                body,
+                end_line: number,
+                ..region
+            });
         } else if is_marker(trimmed) {
             if let Some(open) = &open {
                 return Err(error(
@@ -160,6 +172,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Region>, RegionError> {
                     id,
                     summary,
                     line: number,
+                    end_line: 0,
                     indent: line[..line.len() - line.trim_start().len()].to_string(),
                     newline: if line.ends_with("\r\n") { "\r\n" } else { "\n" },
                     body: 0..0,

@@ -70,6 +70,32 @@ impl Sample {
         })
     }
 
+    /// Makes the course's root a `dockerless` package, as in the real course:
+    /// a tool whose `pull IMAGE` calls the step's `parse_line`.
+    fn with_tool(&self) {
+        let manifest = self.read("Cargo.toml");
+        fs::write(
+            self.path("Cargo.toml"),
+            format!(
+                "{manifest}\n[package]\nname = \"dockerless\"\nversion = \"0.1.0\"\n\
+                 edition = \"2024\"\npublish = false\n\n[dependencies]\n\
+                 step-01-sample = {{ path = \"steps/01-sample\" }}\n"
+            ),
+        )
+        .unwrap();
+        fs::create_dir_all(self.path("src")).unwrap();
+        fs::write(
+            self.path("src/main.rs"),
+            "fn main() {\n    let image = std::env::args().nth(2).unwrap_or_default();\n    \
+             println!(\"{:?}\", step_01_sample::parse_line(&image));\n}\n",
+        )
+        .unwrap();
+    }
+
+    fn demo(&self) -> (Verdict, String) {
+        capture(|out| xtask::demo::demo(&self.course, out, None))
+    }
+
     fn check_exercises(&self) -> (Verdict, String) {
         capture(|out| check_exercises::run(&self.course, out))
     }
@@ -246,6 +272,77 @@ fn test_shows_expected_got_and_the_book_section_of_a_wrong_answer() {
     let (verdict, output) = sample.test(Some("step-1"));
     assert_eq!(verdict, Verdict::Fail);
     insta::assert_snapshot!("test_wrong_answer", output);
+}
+
+/// A type error in an exercise region: the error in `parse-line`.
+fn break_parse_line(sample: &Sample) {
+    let broken = sample.read(LIB).replace(
+        "Some((key.trim().to_string(), value.trim().to_string()))",
+        "Some((key.trim(), 42))",
+    );
+    fs::write(sample.path(LIB), broken).unwrap();
+}
+
+#[test]
+fn a_step_that_does_not_build_is_reported_with_its_first_error_and_its_region() {
+    let sample = Sample::new("sample-course");
+    break_parse_line(&sample);
+    let (verdict, output) = sample.test(Some("step-1"));
+    assert_eq!(verdict, Verdict::Fail);
+    // Cargo's output first, then the first error again, with its region.
+    assert!(
+        output.starts_with("step 01: A sample step\nstep 01 does not build:\n\n"),
+        "{output}"
+    );
+    let (cargo, tail) = output
+        .split_once("\nFirst error, in EXERCISE(parse-line) at steps/01-sample/src/lib.rs:7:\n")
+        .unwrap_or_else(|| panic!("no first error with its region in:\n{output}"));
+    assert!(
+        cargo.contains("error: could not compile `step-01-sample`"),
+        "{cargo}"
+    );
+    assert!(
+        tail.starts_with(
+            "  error[E0308]: mismatched types\n    --> steps/01-sample/src/lib.rs:10:11\n"
+        ),
+        "{tail}"
+    );
+}
+
+#[test]
+fn the_demo_says_which_step_to_finish_first() {
+    let sample = Sample::new("sample-course");
+    sample.with_tool();
+    break_parse_line(&sample);
+    let (verdict, output) = sample.demo();
+    assert_eq!(verdict, Verdict::Pass);
+    assert!(
+        output.contains(
+            "  The tool does not build: step 01 does not compile yet. Finish step 01 first \
+             (`just test step-1` shows the first error); the rest of the demo goes on without the tool.\n  \
+             Its first error is in EXERCISE(parse-line) at steps/01-sample/src/lib.rs:7:\n    \
+             error[E0308]: mismatched types\n"
+        ),
+        "{output}"
+    );
+    assert!(
+        output.contains("Where the course begins:\n  step 01: A sample step"),
+        "{output}"
+    );
+
+    // Once it builds but still stops at a todo!(), the demo says so too.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sample-course");
+    fs::copy(fixture.join(LIB), sample.path(LIB)).unwrap();
+    assert_eq!(sample.start(false).0, Verdict::Pass);
+    let (verdict, output) = sample.demo();
+    assert_eq!(verdict, Verdict::Pass);
+    assert!(
+        output.contains(
+            "  The tool stopped at step 01's exercise `parse-line`, still a todo!(). \
+             Finish step 01 first (`just test step-1`); the rest of the demo goes on without the tool.\n"
+        ),
+        "{output}"
+    );
 }
 
 #[test]

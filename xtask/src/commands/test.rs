@@ -8,7 +8,7 @@ use crate::checks::{self, RunOptions};
 use crate::libtest::{Outcome, Report};
 use crate::progress::{Progress, StepProgress};
 use crate::steps::Step;
-use crate::{Course, Verdict};
+use crate::{Course, Verdict, diagnose};
 
 /// Runs the checks of the step named `step`, or of every step.
 pub fn run(
@@ -30,6 +30,7 @@ fn one(course: &Course, step: &Step, options: RunOptions, out: &mut dyn Write) -
     record(course, step, &report)?;
     if let Some(errors) = &report.build_error {
         writeln!(out, "{} does not build:\n\n{errors}", step.label())?;
+        first_error(course, errors, out)?;
         return Ok(Verdict::Fail);
     }
     for check in &report.checks {
@@ -80,6 +81,32 @@ fn one(course: &Course, step: &Step, options: RunOptions, out: &mut dyn Write) -
         }
     }
     Ok(Verdict::from_ok(report.ok()))
+}
+
+/// The compiler's first error again, after cargo's output, with the
+/// exercise region it is in.
+pub(crate) fn first_error(course: &Course, errors: &str, out: &mut dyn Write) -> Result<()> {
+    let Some(error) = diagnose::first_compile_error(errors) else {
+        return Ok(());
+    };
+    let steps = course.steps()?;
+    let located = match (&error.path, error.line) {
+        (Some(path), Some(line)) => diagnose::region_at(course, &steps, path, line),
+        _ => None,
+    };
+    match (&located, &error.path, error.line) {
+        (Some(located), _, _) => writeln!(out, "\nFirst error, in {}:", located.describe())?,
+        (None, Some(path), Some(line)) => writeln!(
+            out,
+            "\nFirst error, at {}:{line}, outside the exercise regions:",
+            path.display()
+        )?,
+        _ => writeln!(out, "\nFirst error:")?,
+    }
+    for line in error.text.lines() {
+        writeln!(out, "  {line}")?;
+    }
+    Ok(())
 }
 
 /// `step 01: 3/5 checks pass (1 failing, 1 skipped)`.
