@@ -45,11 +45,15 @@ pub enum Command {
         #[arg(long)]
         restore: bool,
     },
-    /// Prove every exercise honest: reference passes, stubs build, stubs fail every check
+    /// Prove every exercise honest: reference passes, stubs build, stubs fail every check,
+    /// each exercise alone fails a check, the pass count rises in the book's order
     CheckExercises {
         /// The course to check (default: this repository)
         #[arg(long)]
         root: Option<PathBuf>,
+        /// Check only this step (step-1, 01, 1)
+        #[arg(long)]
+        step: Option<String>,
     },
     /// Check the toolchain, kernel features and peer tools, with a fix for each gap
     Doctor,
@@ -90,9 +94,9 @@ impl Command {
             }
             Command::Start { step, force } => start::run(course, &step, force, out),
             Command::Solution { step, restore } => solution::run(course, &step, restore, out),
-            Command::CheckExercises { root } => match root {
-                Some(root) => check_exercises::run(&course.at(root), out),
-                None => check_exercises::run(course, out),
+            Command::CheckExercises { root, step } => match root {
+                Some(root) => check_exercises::run(&course.at(root), step.as_deref(), out),
+                None => check_exercises::run(course, step.as_deref(), out),
             },
             Command::Doctor => doctor::run(course, out),
             Command::Setup => setup::run(course, out),

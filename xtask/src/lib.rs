@@ -14,6 +14,7 @@
 //! regions, its checks) are documented where they are read: [`steps`],
 //! [`regions`] and [`libtest`].
 
+pub mod chapter;
 pub mod checks;
 pub mod cli;
 pub mod commands;
