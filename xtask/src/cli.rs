@@ -23,10 +23,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a step's checks (`test step-1`), or every step's with a progress overview
+    /// Run a step's checks in the book's order (`test step-1`), one exercise's
+    /// (`test step-1 parse-reference`), or every step's with a progress overview
     Test {
         /// The step: step-1, step-01, 01 or 1; every step when left out
         step: Option<String>,
+        /// Only the checks of this exercise of the step
+        exercise: Option<String>,
         /// How many tests run at once (libtest's default: one per core)
         #[arg(long)]
         test_threads: Option<usize>,
@@ -89,9 +92,17 @@ impl Command {
     /// Runs the command on `course`, reporting to `out`.
     pub fn run(self, course: &Course, out: &mut dyn Write) -> Result<Verdict> {
         match self {
-            Command::Test { step, test_threads } => {
-                test::run(course, step.as_deref(), RunOptions { test_threads }, out)
-            }
+            Command::Test {
+                step,
+                exercise,
+                test_threads,
+            } => test::run(
+                course,
+                step.as_deref(),
+                exercise.as_deref(),
+                RunOptions { test_threads },
+                out,
+            ),
             Command::Start { step, force } => start::run(course, &step, force, out),
             Command::Solution { step, restore } => solution::run(course, &step, restore, out),
             Command::CheckExercises { root, step } => match root {
@@ -142,6 +153,7 @@ mod tests {
             cli.command,
             Command::Test {
                 step: None,
+                exercise: None,
                 test_threads: None
             }
         ));

@@ -25,6 +25,7 @@ pub mod exercises;
 pub mod files;
 pub mod libtest;
 pub mod mirror;
+pub mod owners;
 pub mod progress;
 pub mod regions;
 pub mod steps;

@@ -89,6 +89,56 @@ impl Region {
     }
 }
 
+/// What a region's comments tell the learner: the instructions, and the
+/// graduated hints `hint` gives.
+///
+/// The hints are the last comment lines after the marker: `// HINT: ...`
+/// starts the small hint, `// HINT+: ...` the bigger one; each goes on over
+/// the `//` lines after it, up to the next hint or the solution. `start`
+/// keeps them with the instructions. A hint points the way; it never holds
+/// the solution.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Guidance {
+    pub instructions: Vec<String>,
+    pub hint: Vec<String>,
+    pub more: Vec<String>,
+}
+
+/// The instructions and hints of `region` in `text`.
+pub fn guidance(text: &str, region: &Region) -> Guidance {
+    let mut guidance = Guidance::default();
+    #[derive(PartialEq)]
+    enum Part {
+        Instructions,
+        Hint,
+        More,
+    }
+    let mut part = Part::Instructions;
+    for line in text.lines().skip(region.line) {
+        let trimmed = line.trim();
+        if trimmed == END || !trimmed.starts_with("//") {
+            break;
+        }
+        let comment = trimmed.trim_start_matches('/');
+        let comment = comment.strip_prefix(' ').unwrap_or(comment);
+        let comment = if let Some(rest) = comment.strip_prefix("HINT+:") {
+            part = Part::More;
+            rest.trim()
+        } else if let Some(rest) = comment.strip_prefix("HINT:") {
+            part = Part::Hint;
+            rest.trim()
+        } else {
+            comment.trim_end()
+        };
+        match part {
+            Part::Instructions => guidance.instructions.push(comment.to_string()),
+            Part::Hint => guidance.hint.push(comment.to_string()),
+            Part::More => guidance.more.push(comment.to_string()),
+        }
+    }
+    guidance
+}
+
 /// A malformed region: the file, the line, and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegionError {
@@ -377,6 +427,36 @@ pub fn add(a: i32, b: i32) -> i32 {
             error("// EXERCISE(a): A.\n// only instructions\n// END EXERCISE\n"),
             "src/lib.rs:1: exercise `a` has no solution between its instructions and `// END EXERCISE`"
         );
+    }
+
+    #[test]
+    fn hints_follow_the_instructions() {
+        let text = "\
+fn f() -> i32 {
+    // EXERCISE(f): Return a number.
+    // Any number will do,
+    // as long as it is the right one.
+    // HINT: Think of the answer
+    //   to everything.
+    // HINT+: It is six times seven.
+    42
+    // END EXERCISE
+}
+";
+        let regions = parse(text).unwrap();
+        let expected = Guidance {
+            instructions: vec![
+                "Any number will do,".into(),
+                "as long as it is the right one.".into(),
+            ],
+            hint: vec!["Think of the answer".into(), "  to everything.".into()],
+            more: vec!["It is six times seven.".into()],
+        };
+        assert_eq!(guidance(text, &regions[0]), expected);
+        // The stub keeps them.
+        let stubbed = stub(text, &regions, 1);
+        assert_eq!(guidance(&stubbed, &parse(&stubbed).unwrap()[0]), expected);
+        assert_eq!(guidance(SOURCE, &parse(SOURCE).unwrap()[0]).hint, Vec::<String>::new());
     }
 
     #[test]

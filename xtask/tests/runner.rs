@@ -58,10 +58,15 @@ impl Sample {
     }
 
     fn test(&self, step: Option<&str>) -> (Verdict, String) {
+        self.test_exercise(step, None)
+    }
+
+    fn test_exercise(&self, step: Option<&str>, exercise: Option<&str>) -> (Verdict, String) {
         capture(|out| {
             test::run(
                 &self.course,
                 step,
+                exercise,
                 RunOptions {
                     test_threads: Some(1),
                 },

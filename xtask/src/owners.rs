@@ -1,0 +1,143 @@
+//! Which exercise a check belongs to.
+//!
+//! A check belongs to the earliest exercise, in the book's order, that it
+//! is known to depend on. The runner learns that from the checks' own
+//! failures, without extra runs:
+//!
+//! - a check that stops at a stub names its exercise in the panic message:
+//!   `not yet implemented: step 01, exercise parse-reference: ...`;
+//! - a check that fails with a `read: book/src/<chapter>#<anchor>` line
+//!   belongs to the first exercise the chapter presents in that section.
+//!
+//! What a run learns is kept in `.workshop/checks/<package>.json`, with the
+//! checks that failed in the last full run, so that a check that passes now
+//! still shows under its exercise, `test step-N EXERCISE` can run just its
+//! checks, and `hint` knows which exercise is the first unfinished one.
+//! Straight after `start`, every check stops at a stub, so the first run
+//! maps nearly every check.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::Course;
+use crate::chapter::{Chapter, Exercise};
+use crate::libtest::{Check, Outcome, Report};
+use crate::steps::Step;
+
+/// What the runner remembers of a step's checks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Memory {
+    /// Check name to exercise id.
+    pub exercises: BTreeMap<String, String>,
+    /// The checks that failed in the last full run.
+    pub failing: BTreeSet<String>,
+}
+
+impl Memory {
+    fn path(course: &Course, step: &Step) -> PathBuf {
+        course
+            .state_dir()
+            .join("checks")
+            .join(format!("{}.json", step.package))
+    }
+
+    /// What is remembered of `step`; nothing if there is no record yet or
+    /// it cannot be read (it is only a record, so starting over is harmless).
+    pub fn load(course: &Course, step: &Step) -> Memory {
+        fs::read(Self::path(course, step))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn save(&self, course: &Course, step: &Step) -> Result<()> {
+        let path = Self::path(course, step);
+        let text = serde_json::to_string_pretty(self)? + "\n";
+        crate::files::write(&path, &text)
+            .with_context(|| format!("could not record the checks in {}", path.display()))
+    }
+
+    /// Learns from `run` (this run's owners, see [`this_run`]): each check
+    /// keeps the earliest exercise, in `exercises`' order, it was seen with.
+    /// With `full`, `report` is every check of the step and `failing` is
+    /// replaced by its failures.
+    pub fn learn(
+        &mut self,
+        exercises: &[Exercise],
+        run: &BTreeMap<String, String>,
+        report: &Report,
+        full: bool,
+    ) {
+        let index = |id: &str| exercises.iter().position(|e| e.id == id);
+        for (check, id) in run {
+            let earlier = match self.exercises.get(check) {
+                Some(known) => index(id) < index(known) || index(known).is_none(),
+                None => true,
+            };
+            if earlier && index(id).is_some() {
+                self.exercises.insert(check.clone(), id.clone());
+            }
+        }
+        if full {
+            self.failing = report
+                .checks
+                .iter()
+                .filter(|c| matches!(c.outcome, Outcome::Failed(_)))
+                .map(|c| c.name.clone())
+                .collect();
+        }
+    }
+}
+
+/// The exercise this run's output ties `check` to, if any.
+pub fn from_failure(
+    step: &Step,
+    chapter: &Chapter,
+    exercises: &[Exercise],
+    check: &Check,
+) -> Option<String> {
+    let Outcome::Failed(panic) = &check.outcome else {
+        return None;
+    };
+    if let Some((number, id)) = crate::diagnose::stub_reached(&panic.message)
+        && number == step.number
+        && exercises.iter().any(|e| e.id == id)
+    {
+        return Some(id);
+    }
+    let read = panic.read.as_deref()?;
+    let (path, anchor) = read.split_once('#')?;
+    if path != chapter.path {
+        return None;
+    }
+    let heading = chapter.heading(anchor)?;
+    let end = chapter
+        .headings
+        .iter()
+        .find(|h| h.line > heading.line && h.level <= heading.level)
+        .map_or(usize::MAX, |h| h.line);
+    exercises
+        .iter()
+        .find(|e| e.chapter_line.is_some_and(|line| (heading.line..end).contains(&line)))
+        .map(|e| e.id.clone())
+}
+
+/// Every check of `report` this run ties to an exercise.
+pub fn this_run(
+    step: &Step,
+    chapter: &Chapter,
+    exercises: &[Exercise],
+    report: &Report,
+) -> BTreeMap<String, String> {
+    report
+        .checks
+        .iter()
+        .filter_map(|check| {
+            from_failure(step, chapter, exercises, check).map(|id| (check.name.clone(), id))
+        })
+        .collect()
+}
