@@ -10,7 +10,9 @@ use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::checks::RunOptions;
-use crate::commands::{bench, book, check_exercises, ci, doctor, setup, solution, start, test};
+use crate::commands::{
+    bench, book, check_exercises, ci, doctor, hint, setup, solution, start, test,
+};
 use crate::{Course, Verdict};
 
 /// The workshop runner of Docker Internals in Rust.
@@ -33,6 +35,13 @@ pub enum Command {
         /// How many tests run at once (libtest's default: one per core)
         #[arg(long)]
         test_threads: Option<usize>,
+    },
+    /// A hint for the first unfinished exercise of a step; `--more` for a bigger one
+    Hint {
+        step: String,
+        /// The bigger hint
+        #[arg(long)]
+        more: bool,
     },
     /// Turn a step's reference solution into exercises (`todo!()`s with instructions)
     Start {
@@ -103,6 +112,7 @@ impl Command {
                 RunOptions { test_threads },
                 out,
             ),
+            Command::Hint { step, more } => hint::run(course, &step, more, out),
             Command::Start { step, force } => start::run(course, &step, force, out),
             Command::Solution { step, restore } => solution::run(course, &step, restore, out),
             Command::CheckExercises { root, step } => match root {

@@ -527,7 +527,11 @@ snapshot assertion for 'lines' failed in line 40
         );
         assert!(!panic.message.contains("cargo insta"), "{}", panic.message);
         assert!(!panic.message.contains("Stopped"), "{}", panic.message);
-        assert!(panic.message.ends_with("snapshot assertion for 'lines' failed in line 40"));
+        assert!(
+            panic
+                .message
+                .ends_with("snapshot assertion for 'lines' failed in line 40")
+        );
     }
 
     #[test]

@@ -122,7 +122,10 @@ pub fn from_failure(
         .map_or(usize::MAX, |h| h.line);
     exercises
         .iter()
-        .find(|e| e.chapter_line.is_some_and(|line| (heading.line..end).contains(&line)))
+        .find(|e| {
+            e.chapter_line
+                .is_some_and(|line| (heading.line..end).contains(&line))
+        })
         .map(|e| e.id.clone())
 }
 

@@ -456,7 +456,10 @@ fn f() -> i32 {
         // The stub keeps them.
         let stubbed = stub(text, &regions, 1);
         assert_eq!(guidance(&stubbed, &parse(&stubbed).unwrap()[0]), expected);
-        assert_eq!(guidance(SOURCE, &parse(SOURCE).unwrap()[0]).hint, Vec::<String>::new());
+        assert_eq!(
+            guidance(SOURCE, &parse(SOURCE).unwrap()[0]).hint,
+            Vec::<String>::new()
+        );
     }
 
     #[test]

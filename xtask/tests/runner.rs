@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 use xtask::checks::RunOptions;
-use xtask::commands::{check_exercises, solution, start, test};
+use xtask::commands::{check_exercises, hint, solution, start, test};
 use xtask::{Course, Verdict};
 
 /// A copy of a fixture course, removed when dropped.
@@ -357,6 +357,67 @@ fn the_demo_says_which_step_to_finish_first() {
              Finish step 01 first (`just test step-1`); the rest of the demo goes on without the tool.\n"
         ),
         "{output}"
+    );
+}
+
+#[test]
+fn test_with_an_exercise_runs_only_its_checks() {
+    let sample = Sample::new("sample-course");
+    assert_eq!(sample.start(false).0, Verdict::Pass);
+    // The first run learns which check belongs to which exercise.
+    assert_eq!(sample.test(Some("1")).0, Verdict::Fail);
+    let (verdict, output) = sample.test_exercise(Some("1"), Some("parse-line"));
+    assert_eq!(verdict, Verdict::Fail);
+    insta::assert_snapshot!("test_one_exercise", output);
+    let error = test::run(
+        &sample.course,
+        Some("1"),
+        Some("parse-lines"),
+        RunOptions::default(),
+        &mut Vec::new(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "step 01 has no exercise `parse-lines`; its exercises are reverse-words, parse-line, lookup"
+    );
+}
+
+#[test]
+fn hint_gives_the_first_unfinished_exercise_its_hints_one_at_a_time() {
+    let sample = Sample::new("sample-course");
+    let hint = |more: bool| capture(|out| hint::run(&sample.course, "step-1", more, out));
+    let (verdict, output) = hint(false);
+    assert_eq!(verdict, Verdict::Pass);
+    assert!(
+        output.contains("Every exercise of step 01 is written"),
+        "{output}"
+    );
+
+    assert_eq!(sample.start(false).0, Verdict::Pass);
+    // The learner's first run maps the checks to their exercises.
+    assert_eq!(sample.test(Some("1")).0, Verdict::Fail);
+    let (_, small) = hint(false);
+    let (_, bigger) = hint(true);
+    insta::assert_snapshot!("hint_small", small);
+    insta::assert_snapshot!("hint_more", bigger);
+
+    // With reverse-words written, the next one, which has no hints, gets its
+    // instructions and its book section.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sample-course");
+    fs::copy(fixture.join(WORDS), sample.path(WORDS)).unwrap();
+    assert_eq!(sample.test(Some("1")).0, Verdict::Fail);
+    let (_, next) = hint(false);
+    insta::assert_snapshot!("hint_instructions", next);
+
+    // An exercise whose checks failed in the last run is unfinished too.
+    let wrong = sample.read(WORDS).replace("words.reverse();", "");
+    fs::write(sample.path(WORDS), wrong).unwrap();
+    assert_eq!(sample.test(Some("1")).0, Verdict::Fail);
+    let (_, failing) = hint(false);
+    assert!(
+        failing.contains("The first unfinished exercise is reverse-words (sample::reverses_words failed in your last `just test step-1`):"),
+        "{failing}"
     );
 }
 
