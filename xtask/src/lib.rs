@@ -30,6 +30,7 @@ pub mod progress;
 pub mod regions;
 pub mod steps;
 pub mod tools;
+pub mod unused;
 
 pub use course::Course;
 

@@ -35,8 +35,12 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use crate::unused;
+
 const MARKER: &str = "// EXERCISE";
 const END: &str = "// END EXERCISE";
+/// The comment after the stub's `let _ = ...;` line.
+const USES_NOTE: &str = "// unused until you write this exercise";
 
 /// One exercise region of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +57,9 @@ pub struct Region {
     newline: &'static str,
     /// Byte range of the solution lines in the file's text.
     pub body: Range<usize>,
+    /// The statement that uses what the solution alone used, so the stub
+    /// leaves no variable unused: `let _ = (&text, &key);`.
+    uses: Option<String>,
 }
 
 impl Region {
@@ -67,7 +74,9 @@ impl Region {
         &text[self.body.clone()]
     }
 
-    /// The line [`stub`] puts in place of the solution.
+    /// The lines [`stub`] puts in place of the solution: the `todo!()`,
+    /// after a `let _ = (&a, &b);` when the function has parameters or
+    /// `let`s only the solution used (see [`crate::unused`]).
     pub fn stub_line(&self, step: u32) -> String {
         let summary = self
             .summary
@@ -75,16 +84,25 @@ impl Region {
             .replace('"', "\\\"")
             .replace('{', "{{")
             .replace('}', "}}");
+        let uses = match &self.uses {
+            Some(uses) => format!("{}{uses} {USES_NOTE}{}", self.indent, self.newline),
+            None => String::new(),
+        };
         format!(
-            "{}todo!(\"step {step:02}, exercise {}: {summary}\"){}",
+            "{uses}{}todo!(\"step {step:02}, exercise {}: {summary}\"){}",
             self.indent, self.id, self.newline
         )
     }
 
     /// Whether this region of `text` holds a stub rather than a solution:
-    /// a single `todo!("step ...")` line.
+    /// a single `todo!("step ...")` line, after the stub's `let _ = ...;`
+    /// line if it has one.
     pub fn is_stubbed(&self, text: &str) -> bool {
         let body = self.body(text).trim();
+        let body = match body.split_once('\n') {
+            Some((first, rest)) if first.trim_end().ends_with(USES_NOTE) => rest.trim(),
+            _ => body,
+        };
         body.starts_with("todo!(\"step ") && body.ends_with("\")") && !body.contains('\n')
     }
 }
@@ -158,6 +176,8 @@ impl std::error::Error for RegionError {}
 /// The open region while parsing.
 struct Open {
     region: Region,
+    /// Where the marker's line starts.
+    marker_start: usize,
     /// Where the solution starts, once the instructions are over.
     body_start: Option<usize>,
 }
@@ -179,7 +199,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Region>, RegionError> {
         offset += line.len();
         let trimmed = line.trim();
         if trimmed == END {
-            let Some(Open { region, body_start }) = open.take() else {
+            let Some(Open {
+                region,
+                marker_start,
+                body_start,
+            }) = open.take()
+            else {
                 return Err(error(
                     number,
                     format!("`{END}` without an `{MARKER}(id): ...` line before it"),
@@ -195,9 +220,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Region>, RegionError> {
                     ),
                 ));
             }
+            let uses =
+                unused::use_statement(&unused::before_region(text, marker_start, &region.indent));
             regions.push(Region {
                 body,
                 end_line: number,
+                uses,
                 ..region
             });
         } else if is_marker(trimmed) {
@@ -226,7 +254,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Region>, RegionError> {
                     indent: line[..line.len() - line.trim_start().len()].to_string(),
                     newline: if line.ends_with("\r\n") { "\r\n" } else { "\n" },
                     body: 0..0,
+                    uses: None,
                 },
+                marker_start: start,
                 body_start: None,
             });
         } else if let Some(open) = &mut open
@@ -344,6 +374,7 @@ pub fn add(a: i32, b: i32) -> i32 {
 pub fn add(a: i32, b: i32) -> i32 {
     // EXERCISE(add): Add two numbers.
     // Use the + operator.
+    let _ = (&a, &b); // unused until you write this exercise
     todo!(\"step 03, exercise add: Add two numbers.\")
     // END EXERCISE
 }

@@ -169,6 +169,28 @@ fn start_stubs_every_region_and_saves_the_reference() {
 }
 
 #[test]
+fn the_stubs_compile_without_warnings() {
+    let sample = Sample::new("sample-course");
+    assert_eq!(sample.start(false).0, Verdict::Pass);
+    let build = sample
+        .course
+        .cargo()
+        .args([
+            "build",
+            "--all-targets",
+            "--color",
+            "never",
+            "-p",
+            "step-01-sample",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&build.stderr);
+    assert!(build.status.success(), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+}
+
+#[test]
 fn start_is_idempotent() {
     let sample = Sample::new("sample-course");
     let _ = sample.start(false);
