@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::checks::RunOptions;
 use crate::commands::{
-    bench, book, check_exercises, ci, doctor, hint, setup, solution, start, test,
+    bench, book, check_exercises, ci, doctor, exercise_table, hint, setup, solution, start, test,
 };
 use crate::{Course, Verdict};
 
@@ -58,13 +58,18 @@ pub enum Command {
         restore: bool,
     },
     /// Prove every exercise honest: reference passes, stubs build, stubs fail every check,
-    /// each exercise alone fails a check, the pass count rises in the book's order
+    /// each exercise stubbed alone fails a check
     CheckExercises {
         /// The course to check (default: this repository)
         #[arg(long)]
         root: Option<PathBuf>,
         /// Check only this step (step-1, 01, 1)
         #[arg(long)]
+        step: Option<String>,
+    },
+    /// The checks passing after each exercise in the book's order, which must rise every time
+    ExerciseTable {
+        /// Only this step (step-1, 01, 1)
         step: Option<String>,
     },
     /// Check the toolchain, kernel features and peer tools, with a fix for each gap
@@ -119,6 +124,7 @@ impl Command {
                 Some(root) => check_exercises::run(&course.at(root), step.as_deref(), out),
                 None => check_exercises::run(course, step.as_deref(), out),
             },
+            Command::ExerciseTable { step } => exercise_table::run(course, step.as_deref(), out),
             Command::Doctor => doctor::run(course, out),
             Command::Setup => setup::run(course, out),
             Command::Book { action, check } => {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 use xtask::checks::RunOptions;
-use xtask::commands::{check_exercises, hint, solution, start, test};
+use xtask::commands::{check_exercises, exercise_table, hint, solution, start, test};
 use xtask::{Course, Verdict};
 
 /// A copy of a fixture course, removed when dropped.
@@ -103,17 +103,26 @@ impl Sample {
 
     /// `check-exercises`, with its timings (`(5 runs in 13s)`) left out.
     fn check_exercises(&self) -> (Verdict, String) {
-        let (verdict, output) = capture(|out| check_exercises::run(&self.course, None, out));
-        let output = output
-            .lines()
-            .map(|line| match line.find(" runs in ") {
-                Some(at) if line.ends_with(')') => format!("{} runs in ...)", &line[..at]),
-                _ => line.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        (verdict, output + "\n")
+        untimed(capture(|out| check_exercises::run(&self.course, None, out)))
     }
+
+    /// `exercise-table`, with its timings left out.
+    fn exercise_table(&self) -> (Verdict, String) {
+        untimed(capture(|out| exercise_table::run(&self.course, None, out)))
+    }
+}
+
+/// `(5 runs in 13s)` as `(5 runs in ...)`.
+fn untimed((verdict, output): (Verdict, String)) -> (Verdict, String) {
+    let output = output
+        .lines()
+        .map(|line| match line.find(" runs in ") {
+            Some(at) if line.ends_with(')') => format!("{} runs in ...)", &line[..at]),
+            _ => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    (verdict, output + "\n")
 }
 
 fn capture(
@@ -459,6 +468,20 @@ fn check_exercises_passes_an_honest_course() {
     assert_eq!(verdict, Verdict::Pass);
     // The working tree is untouched.
     assert!(!sample.read(LIB).contains("todo!("));
+}
+
+#[test]
+fn exercise_table_counts_after_each_exercise_in_the_books_order() {
+    let sample = Sample::new("sample-course");
+    let (verdict, output) = sample.exercise_table();
+    insta::assert_snapshot!("exercise_table_sample", output);
+    assert_eq!(verdict, Verdict::Pass);
+    assert!(!sample.read(LIB).contains("todo!("));
+
+    let bad = Sample::new("bad-course");
+    let (verdict, output) = bad.exercise_table();
+    insta::assert_snapshot!("exercise_table_bad", output);
+    assert_eq!(verdict, Verdict::Fail);
 }
 
 #[test]

@@ -10,14 +10,12 @@
 //!    on `todo!()` tests nothing, and is named;
 //! 4. each exercise stubbed alone (the rest of the step written) makes at
 //!    least one check fail: an exercise no check notices is named, with its
-//!    file and line;
-//! 5. in the book's order ([`crate::chapter`]), with exercises 1..k written
-//!    and the rest stubbed, the number of passing checks rises with every k:
-//!    each exercise the learner finishes makes the count move. The table of
-//!    counts is printed; an exercise after which it does not rise is named.
+//!    file and line. These runs build and run only the step's own checks
+//!    (`cargo test -p <package> --tests`), one per exercise.
 //!
-//! Steps 4 and 5 build and run only the step's own checks
-//! (`cargo test -p <package> --tests`), two runs per exercise.
+//! That the pass count rises after each exercise in the book's order is
+//! `exercise-table`'s job ([`table`]): it takes another run per exercise,
+//! and CI runs it as a stage of its own.
 //!
 //! A check that skips on this machine cannot be verified either way; it is
 //! counted and said, not failed.
@@ -34,12 +32,13 @@ use crate::libtest::{self, Outcome, Report};
 use crate::steps::Step;
 use crate::{Course, Verdict, exercises, files, mirror, regions};
 
-/// Checks every step of `course`. Builds go to the course's target
-/// directory for checks ([`Course::check_target_dir`]), which also holds
-/// the copy (`workspace/`), so compiled dependencies are reused from run to
-/// run.
-/// `only` names one step to check (`step-1`); every step when `None`.
-pub fn run(course: &Course, only: Option<&str>, out: &mut dyn Write) -> Result<Verdict> {
+/// The copy of `course` that `check-exercises` and `exercise-table` stub,
+/// synced with the working tree, and the steps to check (`only` names one).
+///
+/// Builds go to the course's target directory for checks
+/// ([`Course::check_target_dir`]), which also holds the copy
+/// (`workspace/`), so compiled dependencies are reused from run to run.
+pub(crate) fn copy(course: &Course, only: Option<&str>) -> Result<(Course, Vec<Step>)> {
     let target = course.check_target_dir();
     let root = target.join("workspace");
     mirror::sync(course.root(), &root).context("could not copy the workspace")?;
@@ -48,6 +47,28 @@ pub fn run(course: &Course, only: Option<&str>, out: &mut dyn Write) -> Result<V
         Some(name) => vec![copy.step(name)?],
         None => copy.steps()?,
     };
+    Ok((copy, steps))
+}
+
+/// A step's exercise files in the copy, refusing a started step.
+pub(crate) fn reference_files(copy: &Course, step: &Step) -> Result<Vec<ExerciseFile>> {
+    let files = exercises::load(copy, step)?;
+    for file in &files {
+        if file.regions.iter().any(|r| r.is_stubbed(&file.reference)) {
+            bail!(
+                "{} is started in this working tree ({} holds stubs): run `just solution {} --restore` first",
+                step.label(),
+                file.path.display(),
+                step.arg()
+            );
+        }
+    }
+    Ok(files)
+}
+
+/// Checks every step of `course`, or the one `only` names (`step-1`).
+pub fn run(course: &Course, only: Option<&str>, out: &mut dyn Write) -> Result<Verdict> {
+    let (copy, steps) = copy(course, only)?;
     if steps.is_empty() {
         writeln!(out, "No steps yet: there are no exercises to check.")?;
         return Ok(Verdict::Pass);
@@ -71,17 +92,7 @@ pub fn run(course: &Course, only: Option<&str>, out: &mut dyn Write) -> Result<V
 /// Checks one step in the copy `copy`; returns how many problems it found.
 fn check_step(copy: &Course, step: &Step, out: &mut dyn Write) -> Result<usize> {
     writeln!(out, "{}: {}", step.label(), step.title)?;
-    let files = exercises::load(copy, step)?;
-    for file in &files {
-        if file.regions.iter().any(|r| r.is_stubbed(&file.reference)) {
-            bail!(
-                "{} is started in this working tree ({} holds stubs): run `just solution {} --restore` first",
-                step.label(),
-                file.path.display(),
-                step.arg()
-            );
-        }
-    }
+    let files = reference_files(copy, step)?;
     let mut problems = 0;
 
     let reference = checks::run(copy, step, RunOptions::default())?;
@@ -109,11 +120,10 @@ fn check_step(copy: &Course, step: &Step, out: &mut dyn Write) -> Result<usize> 
         files::write(&step.dir.join(&file.path), &file.stubbed(step))?;
     }
     let result = check_stubs(copy, step, out).and_then(|(found, stubbed)| match stubbed {
-        Some(stubbed) => {
+        Some(_) => {
             let chapter = Chapter::load(copy, step);
             let exercises = chapter::book_order(step, &files, &chapter);
-            let each = check_each(copy, step, &files, &exercises, &stubbed, &reference, out)?;
-            Ok(found + each)
+            Ok(found + check_alone(copy, step, &files, &exercises, out)?)
         }
         None => Ok(found),
     });
@@ -125,7 +135,7 @@ fn check_step(copy: &Course, step: &Step, out: &mut dyn Write) -> Result<usize> 
 
 /// Writes the step's exercise files with the regions `stubbed` says
 /// stubbed and the reference in the others.
-fn write_with_stubs(
+pub(crate) fn write_with_stubs(
     step: &Step,
     files: &[ExerciseFile],
     stubbed: impl Fn(&str) -> bool,
@@ -143,114 +153,67 @@ fn write_with_stubs(
     Ok(())
 }
 
-/// Steps 4 and 5: each exercise stubbed alone, then the pass count with
-/// exercises 1..k written, in the book's order. `stubbed` and `reference`
-/// are the runs with every exercise stubbed and none.
-fn check_each(
+/// The problem of a run that did not build, if it did not.
+pub(crate) fn build_problem(report: &Report, what: &str) -> Option<String> {
+    let errors = report.build_error.as_ref()?;
+    let first = crate::diagnose::first_compile_error(errors)
+        .map(|e| e.text)
+        .unwrap_or_else(|| errors.clone());
+    Some(format!(
+        "the step does not build with {what}:\n{}",
+        indent(&first)
+    ))
+}
+
+/// Step 4: each exercise stubbed alone, in the book's order.
+fn check_alone(
     copy: &Course,
     step: &Step,
     files: &[ExerciseFile],
     exercises: &[Exercise],
-    stubbed: &Report,
-    reference: &Report,
     out: &mut dyn Write,
 ) -> Result<usize> {
     let started = Instant::now();
-    let width = exercises
+    let rows: Vec<(String, String)> = exercises
         .iter()
-        .map(|e| e.id.len())
-        .max()
-        .unwrap_or(0)
-        .max(8);
-    let places: Vec<String> = exercises
-        .iter()
-        .map(|e| format!("{}:{}", e.file.display(), e.region.line))
+        .map(|e| {
+            (
+                e.id.clone(),
+                format!("{}:{}", e.file.display(), e.region.line),
+            )
+        })
         .collect();
-    let place_width = places.iter().map(String::len).max().unwrap_or(0).max(6);
+    let widths = column_widths(&rows);
     writeln!(
         out,
-        "  ..    each exercise, in the book's order: checks failing with it stubbed alone, \
-         checks passing once it and the ones before it are written"
+        "  ..    each exercise stubbed alone, in the book's order: the checks that fail"
     )?;
-    writeln!(
-        out,
-        "          {:<width$}  {:<place_width$}  {:>10}  {:>10}",
-        "exercise", "region", "fail alone", "pass after"
-    )?;
-    writeln!(
-        out,
-        "          {:<width$}  {:<place_width$}  {:>10}  {:>10}",
-        "(none)",
-        "",
-        "",
-        format!("{}/{}", stubbed.passed(), stubbed.total())
-    )?;
+    writeln!(out, "{}", row(widths, "exercise", "region", "fail alone"))?;
     out.flush()?;
     let mut problems = Vec::new();
-    let mut before = stubbed.passed();
-    let mut runs = 0;
-    for (k, (exercise, place)) in exercises.iter().zip(&places).enumerate() {
-        write_with_stubs(step, files, |id| id == exercise.id)?;
+    for (exercise, (id, place)) in exercises.iter().zip(&rows) {
+        write_with_stubs(step, files, |other| other == exercise.id)?;
         let alone = checks::run(copy, step, RunOptions::default())?;
-        runs += 1;
-        let after = if k + 1 == exercises.len() {
-            reference.clone()
-        } else {
-            write_with_stubs(step, files, |id| {
-                exercises
-                    .iter()
-                    .position(|e| e.id == id)
-                    .is_some_and(|at| at > k)
-            })?;
-            runs += 1;
-            checks::run(copy, step, RunOptions::default())?
-        };
-        let region = format!(
-            "EXERCISE({}) at {}",
-            exercise.id,
-            exercise.location(copy, step)
-        );
-        for (report, how) in [
-            (&alone, "stubbed alone"),
-            (&after, "with the ones before it written"),
-        ] {
-            if let Some(errors) = &report.build_error {
-                let first = crate::diagnose::first_compile_error(errors)
-                    .map(|e| e.text)
-                    .unwrap_or_else(|| errors.clone());
-                problems.push(format!(
-                    "the step does not build with {region} {how}:\n{}",
-                    indent(&first)
-                ));
-            }
-        }
-        let fail_alone = alone.failed();
         writeln!(
             out,
-            "          {:<width$}  {:<place_width$}  {:>10}  {:>10}",
-            exercise.id,
-            place,
-            fail_alone,
-            format!("{}/{}", after.passed(), after.total())
+            "{}",
+            row(widths, id, place, &alone.failed().to_string())
         )?;
         out.flush()?;
-        if fail_alone == 0 && alone.build_error.is_none() {
+        let region = format!("EXERCISE({id}) at {}", exercise.location(copy, step));
+        if let Some(problem) = build_problem(&alone, &format!("{region} stubbed alone")) {
+            problems.push(problem);
+        } else if alone.failed() == 0 {
             problems.push(format!(
                 "{region}: no check fails with only it stubbed, so nothing tests it"
             ));
         }
-        if after.passed() <= before && after.build_error.is_none() {
-            problems.push(format!(
-                "{region}: the pass count does not rise after it, in the book's order ({before} before, {} after)",
-                after.passed()
-            ));
-        }
-        before = after.passed();
     }
+    let runs = exercises.len();
     if problems.is_empty() {
         writeln!(
             out,
-            "  ok    every exercise is tested alone, and the count rises after each ({runs} runs in {})",
+            "  ok    every exercise, stubbed alone, fails a check ({runs} runs in {})",
             duration(started.elapsed())
         )?;
     } else {
@@ -266,7 +229,25 @@ fn check_each(
     Ok(problems.len())
 }
 
-fn indent(text: &str) -> String {
+/// The widths of a table's first two columns.
+pub(crate) fn column_widths(rows: &[(String, String)]) -> (usize, usize) {
+    (
+        rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(8),
+        rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(6),
+    )
+}
+
+/// One row of a table of exercises.
+pub(crate) fn row(widths: (usize, usize), id: &str, place: &str, count: &str) -> String {
+    format!(
+        "          {id:<0$}  {place:<1$}  {count:>10}",
+        widths.0, widths.1
+    )
+    .trim_end()
+    .to_string()
+}
+
+pub(crate) fn indent(text: &str) -> String {
     text.lines()
         .map(|line| format!("          {line}"))
         .collect::<Vec<_>>()
@@ -274,7 +255,7 @@ fn indent(text: &str) -> String {
 }
 
 /// `2m05s`, `41s`.
-fn duration(elapsed: Duration) -> String {
+pub(crate) fn duration(elapsed: Duration) -> String {
     let seconds = elapsed.as_secs();
     if seconds >= 60 {
         format!("{}m{:02}s", seconds / 60, seconds % 60)
