@@ -202,7 +202,7 @@ fn the_stubs_compile_without_warnings() {
 #[test]
 fn start_is_idempotent() {
     let sample = Sample::new("sample-course");
-    let _ = sample.start(false);
+    assert_eq!(sample.start(false).0, Verdict::Pass);
     let stubbed = sample.read(LIB);
     let (verdict, output) = sample.start(false);
     assert_eq!(verdict, Verdict::Pass);
@@ -216,7 +216,7 @@ fn start_is_idempotent() {
 #[test]
 fn start_keeps_the_learners_changes_unless_forced() {
     let sample = Sample::new("sample-course");
-    let _ = sample.start(false);
+    assert_eq!(sample.start(false).0, Verdict::Pass);
     let stubbed = sample.read(WORDS);
     let mine = stubbed.replace("    todo!(", "    let _mine = 1;\n    todo!(");
     fs::write(sample.path(WORDS), &mine).unwrap();
@@ -239,7 +239,7 @@ fn start_keeps_the_learners_changes_unless_forced() {
 fn solution_restore_puts_the_reference_back_byte_for_byte() {
     let sample = Sample::new("sample-course");
     let (lib, words) = (sample.read(LIB), sample.read(WORDS));
-    let _ = sample.start(false);
+    assert_eq!(sample.start(false).0, Verdict::Pass);
     // The learner also changed code outside the regions; that stays.
     let outside = sample
         .read(LIB)
@@ -266,20 +266,32 @@ fn solution_restore_puts_the_reference_back_byte_for_byte() {
         lib.replace("/// The value of", "/// My note.\n/// The value of")
     );
 
-    // Restoring again changes nothing; starting again stubs again.
-    let (_, output) = sample.solution(true);
+    // Restoring again changes nothing.
+    let (verdict, output) = sample.solution(true);
+    assert_eq!(verdict, Verdict::Pass);
     assert!(output.contains("same      src/words.rs"), "{output}");
-    let _ = sample.start(false);
-    let _ = sample.solution(true);
+    // Starting again keeps the note outside the regions unless forced; then
+    // it stubs again, and restoring puts the reference back again.
+    let (verdict, output) = sample.start(false);
+    assert_eq!(verdict, Verdict::Fail);
+    assert!(
+        output.contains("keep     src/lib.rs: it holds changes of yours"),
+        "{output}"
+    );
+    assert_eq!(sample.read(WORDS), words);
+    assert_eq!(sample.start(true).0, Verdict::Pass);
+    assert_ne!(sample.read(WORDS), words);
+    assert_eq!(sample.solution(true).0, Verdict::Pass);
     assert_eq!(sample.read(WORDS), words);
 }
 
 #[test]
 fn solution_shows_a_diff_per_region() {
     let sample = Sample::new("sample-course");
-    let (_, output) = sample.solution(false);
+    let (verdict, output) = sample.solution(false);
+    assert_eq!(verdict, Verdict::Pass);
     assert!(output.contains("has not been started"), "{output}");
-    let _ = sample.start(false);
+    assert_eq!(sample.start(false).0, Verdict::Pass);
     let (verdict, output) = sample.solution(false);
     assert_eq!(verdict, Verdict::Pass);
     insta::assert_snapshot!("solution_diff", output);
@@ -301,7 +313,7 @@ fn test_reports_each_check_on_the_reference() {
 #[test]
 fn test_shows_the_first_failure_on_the_stubs() {
     let sample = Sample::new("sample-course");
-    let _ = sample.start(false);
+    assert_eq!(sample.start(false).0, Verdict::Pass);
     let (verdict, output) = sample.test(Some("1"));
     assert_eq!(verdict, Verdict::Fail);
     insta::assert_snapshot!("test_stubs", output);
@@ -428,8 +440,10 @@ fn hint_gives_the_first_unfinished_exercise_its_hints_one_at_a_time() {
     assert_eq!(sample.start(false).0, Verdict::Pass);
     // The learner's first run maps the checks to their exercises.
     assert_eq!(sample.test(Some("1")).0, Verdict::Fail);
-    let (_, small) = hint(false);
-    let (_, bigger) = hint(true);
+    let (verdict, small) = hint(false);
+    assert_eq!(verdict, Verdict::Pass);
+    let (verdict, bigger) = hint(true);
+    assert_eq!(verdict, Verdict::Pass);
     insta::assert_snapshot!("hint_small", small);
     insta::assert_snapshot!("hint_more", bigger);
 
@@ -438,14 +452,16 @@ fn hint_gives_the_first_unfinished_exercise_its_hints_one_at_a_time() {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sample-course");
     fs::copy(fixture.join(WORDS), sample.path(WORDS)).unwrap();
     assert_eq!(sample.test(Some("1")).0, Verdict::Fail);
-    let (_, next) = hint(false);
+    let (verdict, next) = hint(false);
+    assert_eq!(verdict, Verdict::Pass);
     insta::assert_snapshot!("hint_instructions", next);
 
     // An exercise whose checks failed in the last run is unfinished too.
     let wrong = sample.read(WORDS).replace("words.reverse();", "");
     fs::write(sample.path(WORDS), wrong).unwrap();
     assert_eq!(sample.test(Some("1")).0, Verdict::Fail);
-    let (_, failing) = hint(false);
+    let (verdict, failing) = hint(false);
+    assert_eq!(verdict, Verdict::Pass);
     assert!(
         failing.contains("The first unfinished exercise is reverse-words (sample::reverses_words failed in your last `just test step-1`):"),
         "{failing}"
