@@ -109,7 +109,9 @@ pub fn from_failure(
     {
         return Some(id);
     }
-    let read = panic.read.as_deref()?;
+    let Some(read) = panic.read.as_deref() else {
+        return from_location(step, exercises, panic.location.as_deref()?);
+    };
     let (path, anchor) = read.split_once('#')?;
     if path != chapter.path {
         return None;
@@ -126,6 +128,19 @@ pub fn from_failure(
             e.chapter_line
                 .is_some_and(|line| (heading.line..end).contains(&line))
         })
+        .map(|e| e.id.clone())
+}
+
+/// A failure without a book section that panicked in a source file of the
+/// step (a unit test's assertion, say) belongs to the first exercise, in
+/// the book's order, of that file.
+fn from_location(step: &Step, exercises: &[Exercise], location: &str) -> Option<String> {
+    let file = location.split(':').next()?;
+    let dir = step.dir.file_name()?.to_str()?;
+    let inside = file.split_once(&format!("{dir}/"))?.1;
+    exercises
+        .iter()
+        .find(|e| e.file == std::path::Path::new(inside))
         .map(|e| e.id.clone())
 }
 

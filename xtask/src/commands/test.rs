@@ -239,6 +239,16 @@ pub(crate) fn first_error(course: &Course, errors: &str, out: &mut dyn Write) ->
     for line in error.text.lines() {
         writeln!(out, "  {line}")?;
     }
+    if let Some(located) = &located {
+        let step = &located.step;
+        let files = exercises::load(course, step)?;
+        let chapter = Chapter::load(course, step);
+        let section = chapter::book_order(step, &files, &chapter)
+            .into_iter()
+            .find(|e| e.id == located.region.id)
+            .map_or_else(|| step.chapter_path(), |e| e.section);
+        writeln!(out, "Read: {section}")?;
+    }
     Ok(())
 }
 
