@@ -159,3 +159,131 @@ pub fn this_run(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exercises::ExerciseFile;
+    use crate::libtest::Panic;
+    use crate::regions;
+    use std::path::{Path, PathBuf};
+
+    const LIB: &str = "\
+pub fn a() -> i32 {
+    // EXERCISE(first): First.
+    1
+    // END EXERCISE
+}
+pub fn b() -> i32 {
+    // EXERCISE(second): Second.
+    2
+    // END EXERCISE
+}
+";
+
+    const CHAPTER: &str = "\
+# Step 01
+## Basics
+### Exercise `second`
+## More
+### Details
+### Exercise `first`
+";
+
+    fn setup() -> (Step, Chapter, Vec<Exercise>) {
+        let step = Step {
+            number: 1,
+            package: "step-01-x".into(),
+            dir: PathBuf::from("/course/steps/01-x"),
+            title: "X".into(),
+            chapter: "c.md".into(),
+            needs_root: false,
+            bench: None,
+            has_bench_targets: false,
+        };
+        let chapter = Chapter::parse("book/src/c.md", Path::new("/course/book/src"), CHAPTER);
+        let files = [ExerciseFile {
+            path: PathBuf::from("src/lib.rs"),
+            reference: LIB.to_string(),
+            regions: regions::parse(Path::new("src/lib.rs"), LIB).unwrap(),
+            saved: false,
+        }];
+        let exercises = crate::chapter::book_order(&step, &files, &chapter);
+        (step, chapter, exercises)
+    }
+
+    fn failed(message: &str, read: Option<&str>, location: Option<&str>) -> Check {
+        Check {
+            name: "t::check".into(),
+            outcome: Outcome::Failed(Panic {
+                message: message.into(),
+                read: read.map(str::to_string),
+                location: location.map(str::to_string),
+                snapshot: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_failure_names_its_exercise_by_stub_section_or_file() {
+        let (step, chapter, exercises) = setup();
+        let owner = |check: &Check| from_failure(&step, &chapter, &exercises, check);
+        assert_eq!(
+            owner(&failed(
+                "not yet implemented: step 01, exercise first: First.",
+                None,
+                None
+            )),
+            Some("first".into())
+        );
+        // Another step's stub is not this step's exercise.
+        assert_eq!(
+            owner(&failed(
+                "not yet implemented: step 02, exercise first: First.",
+                None,
+                None
+            )),
+            None
+        );
+        // A section holds the exercises up to the next heading of its level.
+        assert_eq!(
+            owner(&failed("expected: 1", Some("book/src/c.md#more"), None)),
+            Some("first".into())
+        );
+        assert_eq!(
+            owner(&failed("expected: 1", Some("book/src/c.md#basics"), None)),
+            Some("second".into())
+        );
+        assert_eq!(
+            owner(&failed("expected: 1", Some("book/src/c.md#details"), None)),
+            None
+        );
+        // A unit test's assertion in src/lib.rs: that file's first exercise.
+        assert_eq!(
+            owner(&failed(
+                "assertion failed",
+                None,
+                Some("steps/01-x/src/lib.rs:30:9")
+            )),
+            Some("second".into())
+        );
+    }
+
+    #[test]
+    fn memory_keeps_the_earliest_exercise_and_the_last_failures() {
+        let (_, _, exercises) = setup();
+        let mut memory = Memory::default();
+        let report = Report {
+            checks: vec![failed("x", None, None)],
+            ..Report::default()
+        };
+        let run = |id: &str| BTreeMap::from([("t::check".to_string(), id.to_string())]);
+        memory.learn(&exercises, &run("first"), &report, true);
+        memory.learn(&exercises, &run("second"), &report, false);
+        memory.learn(&exercises, &run("first"), &report, false);
+        assert_eq!(memory.exercises["t::check"], "second");
+        assert!(memory.failing.contains("t::check"));
+        memory.learn(&exercises, &BTreeMap::new(), &Report::default(), true);
+        assert!(memory.failing.is_empty());
+    }
+}
