@@ -39,6 +39,8 @@ use crate::unused;
 
 const MARKER: &str = "// EXERCISE";
 const END: &str = "// END EXERCISE";
+/// rustfmt's default `max_width`.
+const RUSTFMT_WIDTH: usize = 100;
 /// The comment after the stub's `let _ = ...;` line.
 const USES_NOTE: &str = "// unused until you write this exercise";
 
@@ -88,22 +90,30 @@ impl Region {
             Some(uses) => format!("{}{uses} {USES_NOTE}{}", self.indent, self.newline),
             None => String::new(),
         };
-        format!(
-            "{uses}{}todo!(\"step {step:02}, exercise {}: {summary}\"){}",
-            self.indent, self.id, self.newline
-        )
+        let message = format!("\"step {step:02}, exercise {}: {summary}\"", self.id);
+        let (indent, newline) = (&self.indent, self.newline);
+        // As rustfmt writes it, so that `cargo fmt` (or an editor's format on
+        // save) leaves a fresh stub as it is: on one line when it fits in
+        // rustfmt's 100 columns, else the message on a line of its own.
+        if indent.len() + "todo!()".len() + message.len() <= RUSTFMT_WIDTH {
+            format!("{uses}{indent}todo!({message}){newline}")
+        } else {
+            format!("{uses}{indent}todo!({newline}{indent}    {message}{newline}{indent}){newline}")
+        }
     }
 
     /// Whether this region of `text` holds a stub rather than a solution:
-    /// a single `todo!("step ...")` line, after the stub's `let _ = ...;`
-    /// line if it has one.
+    /// one `todo!("step ...")` (on one line or, as rustfmt breaks a long
+    /// one, on three), after the stub's `let _ = ...;` if it has one.
     pub fn is_stubbed(&self, text: &str) -> bool {
-        let body = self.body(text).trim();
-        let body = match body.split_once('\n') {
-            Some((first, rest)) if first.trim_end().ends_with(USES_NOTE) => rest.trim(),
-            _ => body,
+        let compact: String = self.body(text).lines().map(str::trim).collect();
+        let call = match compact.split_once(USES_NOTE) {
+            Some((uses, call)) if uses.starts_with("let _ = ") => call,
+            _ => &compact,
         };
-        body.starts_with("todo!(\"step ") && body.ends_with("\")") && !body.contains('\n')
+        call.starts_with("todo!(\"step ")
+            && (call.ends_with("\")") || call.ends_with("\",)"))
+            && call.matches("todo!(").count() == 1
     }
 }
 
@@ -397,6 +407,30 @@ pub fn add(a: i32, b: i32) -> i32 {
             regions[0].stub_line(1),
             "todo!(\"step 01, exercise f: Say \\\"hi\\\" {{name}} \\\\ bye.\")\n"
         );
+    }
+
+    #[test]
+    fn a_long_stub_is_broken_as_rustfmt_breaks_it() {
+        let summary = "Parse and normalise an image reference as Docker does, with every rule.";
+        let text = format!(
+            "impl R {{\n    fn parse() -> u8 {{\n        // EXERCISE(parse-reference): {summary}\n        1\n        // END EXERCISE\n    }}\n}}\n"
+        );
+        let regions = parse(&text).unwrap();
+        let stubbed = stub(&text, &regions, 1);
+        assert!(
+            stubbed.contains(&format!(
+                "        todo!(\n            \"step 01, exercise parse-reference: {summary}\"\n        )\n"
+            )),
+            "{stubbed}"
+        );
+        assert!(parse(&stubbed).unwrap()[0].is_stubbed(&stubbed));
+        // Written on one line after all, it is still a stub; with code, not.
+        let one_line = stubbed
+            .replace("todo!(\n            \"", "todo!(\"")
+            .replace("\"\n        )", "\")");
+        assert!(parse(&one_line).unwrap()[0].is_stubbed(&one_line));
+        let mine = stubbed.replace("        todo!(", "        let x = 1;\n        todo!(");
+        assert!(!parse(&mine).unwrap()[0].is_stubbed(&mine));
     }
 
     #[test]
