@@ -321,6 +321,8 @@ pub fn tool_failure(course: &Course, stderr: &str) -> Result<String> {
              Finish step {number:02} first (`just test {arg}`); the rest of the demo goes on without the tool."
         ));
     }
+    let errors = crate::libtest::compiler_errors(stderr);
+    let stderr = if errors.is_empty() { stderr } else { &errors };
     Ok(format!(
         "The tool failed:\n{}",
         stderr

@@ -38,11 +38,16 @@ use crate::{Course, Verdict, exercises, files, mirror, regions};
 /// Builds go to the course's target directory for checks
 /// ([`Course::check_target_dir`]), which also holds the copy
 /// (`workspace/`), so compiled dependencies are reused from run to run.
+/// They are not incremental: a step is rebuilt with a different set of stubs
+/// for every run, and incremental caches would only fill the disk.
 pub(crate) fn copy(course: &Course, only: Option<&str>) -> Result<(Course, Vec<Step>)> {
     let target = course.check_target_dir();
     let root = target.join("workspace");
     mirror::sync(course.root(), &root).context("could not copy the workspace")?;
-    let copy = course.at(&root).with_target_dir(&target);
+    let copy = course
+        .at(&root)
+        .with_target_dir(&target)
+        .with_env("CARGO_INCREMENTAL", "0");
     let steps = match only {
         Some(name) => vec![copy.step(name)?],
         None => copy.steps()?,
