@@ -61,7 +61,7 @@ pub struct Region {
     pub body: Range<usize>,
     /// The statement that uses what the solution alone used, so the stub
     /// leaves no variable unused: `let _ = (&text, &key);`.
-    uses: Option<String>,
+    uses: Vec<String>,
 }
 
 impl Region {
@@ -86,7 +86,7 @@ impl Region {
             .replace('"', "\\\"")
             .replace('{', "{{")
             .replace('}', "}}");
-        let uses = match &self.uses {
+        let uses = match unused::use_statement(&self.uses) {
             Some(uses) => format!("{}{uses} {USES_NOTE}{}", self.indent, self.newline),
             None => String::new(),
         };
@@ -201,6 +201,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Region>, RegionError> {
         message,
     };
     let mut regions: Vec<Region> = Vec::new();
+    // Each region's whole span and its solution, as byte ranges.
+    let mut spans = Vec::new();
     let mut open: Option<Open> = None;
     let mut offset = 0;
     for (index, line) in text.split_inclusive('\n').enumerate() {
@@ -230,8 +232,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Region>, RegionError> {
                     ),
                 ));
             }
-            let uses =
-                unused::use_statement(&unused::before_region(text, marker_start, &region.indent));
+            let uses = unused::before_region(text, marker_start, &region.indent)
+                .iter()
+                .map(unused::Binding::expression)
+                .collect();
+            spans.push((marker_start..offset, body.clone()));
             regions.push(Region {
                 body,
                 end_line: number,
@@ -264,7 +269,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Region>, RegionError> {
                     indent: line[..line.len() - line.trim_start().len()].to_string(),
                     newline: if line.ends_with("\r\n") { "\r\n" } else { "\n" },
                     body: 0..0,
-                    uses: None,
+                    uses: Vec::new(),
                 },
                 marker_start: start,
                 body_start: None,
@@ -276,13 +281,18 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Region>, RegionError> {
             open.body_start = Some(start);
         }
     }
-    match open {
-        Some(open) => Err(error(
+    if let Some(open) = open {
+        return Err(error(
             open.region.line,
             format!("exercise `{}` has no `{END}` line", open.region.id),
-        )),
-        None => Ok(regions),
+        ));
     }
+    for (helper, callers) in unused::helpers_only_regions_use(text, &spans) {
+        for index in callers {
+            regions[index].uses.push(helper.clone());
+        }
+    }
+    Ok(regions)
 }
 
 /// Whether a (trimmed) line is meant as a marker: `// EXERCISE` followed by

@@ -22,7 +22,8 @@ pub struct Binding {
 }
 
 impl Binding {
-    fn expression(&self) -> String {
+    /// `&name`, or `&mut name`.
+    pub fn expression(&self) -> String {
         if self.mutable {
             format!("&mut {}", self.name)
         } else {
@@ -31,19 +32,72 @@ impl Binding {
     }
 }
 
-/// `let _ = (&a, &mut b);`, or `None` when nothing needs using.
-pub fn use_statement(bindings: &[Binding]) -> Option<String> {
-    match bindings {
+/// `let _ = (&a, &mut b, helper);` for `uses` (`&a`, `&mut b`, `helper`),
+/// or `None` when nothing needs using.
+pub fn use_statement(uses: &[String]) -> Option<String> {
+    match uses {
         [] => None,
-        [one] => Some(format!("let _ = {};", one.expression())),
-        many => Some(format!(
-            "let _ = ({});",
-            many.iter()
-                .map(Binding::expression)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
+        [one] => Some(format!("let _ = {one};")),
+        many => Some(format!("let _ = ({});", many.join(", "))),
     }
+}
+
+/// The file's own helper functions that only solutions call, each with the
+/// regions (indices into `regions`, given as `(whole region, solution)`
+/// byte ranges) whose solution calls it: with those stubbed, rustc would
+/// call the helper never used, so the stub names it (`let _ = helper;`).
+///
+/// Only top-level functions that are private, `pub(crate)` or `pub(super)`
+/// and not generic (no `<...>`, no `impl Trait` parameter) qualify: naming
+/// a generic function without its types does not compile. A helper named
+/// anywhere outside the regions (in code, or in a comment) is left alone.
+pub fn helpers_only_regions_use(
+    text: &str,
+    regions: &[(std::ops::Range<usize>, std::ops::Range<usize>)],
+) -> Vec<(String, Vec<usize>)> {
+    let mut found = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let Some(rest) = ["fn ", "pub(crate) fn ", "pub(super) fn "]
+            .iter()
+            .find_map(|prefix| line.strip_prefix(prefix))
+        else {
+            continue;
+        };
+        let name: String = rest.chars().take_while(|c| is_ident(*c)).collect();
+        if name.is_empty() || !rest[name.len()..].starts_with('(') {
+            continue;
+        }
+        let signature_end = text[start..].find('{').map_or(text.len(), |at| start + at);
+        if text[start..signature_end].contains("impl ") {
+            continue;
+        }
+        let mut callers = Vec::new();
+        let mut outside = false;
+        let mut from = 0;
+        while let Some(found_at) = word_at(&text[from..], &name) {
+            let at = from + found_at;
+            from = at + name.len();
+            if (start..offset).contains(&at) {
+                continue;
+            }
+            match regions.iter().position(|(whole, _)| whole.contains(&at)) {
+                Some(index) if regions[index].1.contains(&at) => {
+                    if !callers.contains(&index) {
+                        callers.push(index);
+                    }
+                }
+                Some(_) => {}
+                None => outside = true,
+            }
+        }
+        if !outside && !callers.is_empty() {
+            found.push((name, callers));
+        }
+    }
+    found
 }
 
 /// The bindings of the function around a region, whose marker starts at
@@ -263,7 +317,7 @@ mod tests {
         let indent = &text[text[..marker].rfind('\n').map_or(0, |i| i + 1)..marker];
         before_region(text, marker, indent)
             .iter()
-            .map(|b| b.expression())
+            .map(Binding::expression)
             .collect()
     }
 
@@ -306,12 +360,38 @@ impl Thing {
         );
         assert_eq!(use_statement(&[]), None);
         assert_eq!(
-            use_statement(&[Binding {
-                name: "a".into(),
-                mutable: false
-            }])
-            .as_deref(),
+            use_statement(&["&a".to_string()]).as_deref(),
             Some("let _ = &a;")
         );
+    }
+
+    #[test]
+    fn helpers_only_solutions_call_are_found() {
+        let text = "\
+fn check(x: &str) -> bool {
+    valid(x)
+}
+fn valid(x: &str) -> bool {
+    !x.is_empty()
+}
+fn generic<T>(x: T) -> T {
+    x
+}
+fn shown(x: u8) -> u8 {
+    x
+}
+pub fn parse(x: &str) -> bool {
+    // EXERCISE(parse): Parse. Use `check`.
+    check(x) && generic(true) && shown(1) == 1
+    // END EXERCISE
+}
+/// See `shown`.
+pub fn other() {}
+";
+        let marker = text.find("    // EXERCISE").unwrap();
+        let body = text.find("    check(x)").unwrap();
+        let end = text.find("    // END").unwrap();
+        let found = helpers_only_regions_use(text, &[(marker..end, body..end)]);
+        assert_eq!(found, [("check".to_string(), vec![0])]);
     }
 }
