@@ -50,7 +50,7 @@ pub fn use_statement(uses: &[String]) -> Option<String> {
 /// Only top-level functions that are private, `pub(crate)` or `pub(super)`
 /// and not generic (no `<...>`, no `impl Trait` parameter) qualify: naming
 /// a generic function without its types does not compile. A helper named
-/// anywhere outside the regions (in code, or in a comment) is left alone.
+/// in code outside the regions is left alone; comments do not count.
 pub fn helpers_only_regions_use(
     text: &str,
     regions: &[(std::ops::Range<usize>, std::ops::Range<usize>)],
@@ -70,9 +70,11 @@ pub fn helpers_only_regions_use(
         if name.is_empty() || !rest[name.len()..].starts_with('(') {
             continue;
         }
-        let signature_end = text[start..].find('{').map_or(text.len(), |at| start + at);
-        if text[start..signature_end].contains("impl ") {
-            continue;
+        // `impl Trait` in a parameter makes it generic; returned, it does not.
+        let fn_at = start + line.find("fn ").unwrap_or(0);
+        match parameters(&text[fn_at..]) {
+            Some((params, _)) if !params.contains("impl ") => {}
+            _ => continue,
         }
         let mut callers = Vec::new();
         let mut outside = false;
@@ -80,7 +82,10 @@ pub fn helpers_only_regions_use(
         while let Some(found_at) = word_at(&text[from..], &name) {
             let at = from + found_at;
             from = at + name.len();
-            if (start..offset).contains(&at) {
+            // Its definition, and comments (an `// ANCHOR: name` line, a
+            // doc comment), do not use it.
+            let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+            if (start..offset).contains(&at) || text[line_start..].trim_start().starts_with("//") {
                 continue;
             }
             match regions.iter().position(|(whole, _)| whole.contains(&at)) {
@@ -141,8 +146,13 @@ pub fn before_region(text: &str, marker: usize, indent: &str) -> Vec<Binding> {
         let end = find_pattern_end(rest)
             .or_else(|| find_top_level(rest, b'='))
             .unwrap_or(rest.len());
+        // Uses count after the statement: `let text = match read(p) { Ok(text)
+        // => text, ... };` does not use the `text` it declares.
+        let statement = offset - line.len();
+        let after_statement =
+            find_top_level(&body[statement..], b';').map_or(body.len(), |at| statement + at + 1);
         for binding in pattern_bindings(&rest[..end]) {
-            let after = &body[offset..];
+            let after = &body[after_statement..];
             found.retain(|b: &Binding| b.name != binding.name);
             if !contains_word(after, &binding.name) {
                 found.push(binding);
@@ -337,6 +347,10 @@ impl Thing {
     {
         let used = text.len();
         println!(\"{used}\");
+        let read = match used {
+            0 => 1,
+            read => read,
+        };
         let (a, mut b) = (1, 2);
         let kept = 3;
         kept.to_string();
@@ -348,7 +362,7 @@ impl Thing {
 ";
         assert_eq!(
             names(text),
-            ["&mut key", "&left", "&callback", "&a", "&mut b"]
+            ["&mut key", "&left", "&callback", "&read", "&a", "&mut b"]
         );
     }
 
@@ -380,8 +394,18 @@ fn generic<T>(x: T) -> T {
 fn shown(x: u8) -> u8 {
     x
 }
+// ANCHOR: anchored
+fn anchored() -> impl Fn() {
+    || ()
+}
+// ANCHOR_END: anchored
+fn takes_impl(x: impl Fn()) {
+    x()
+}
 pub fn parse(x: &str) -> bool {
     // EXERCISE(parse): Parse. Use `check`.
+    anchored()();
+    takes_impl(|| ());
     check(x) && generic(true) && shown(1) == 1
     // END EXERCISE
 }
@@ -389,9 +413,16 @@ pub fn parse(x: &str) -> bool {
 pub fn other() {}
 ";
         let marker = text.find("    // EXERCISE").unwrap();
-        let body = text.find("    check(x)").unwrap();
+        let body = text.find("    anchored()").unwrap();
         let end = text.find("    // END").unwrap();
         let found = helpers_only_regions_use(text, &[(marker..end, body..end)]);
-        assert_eq!(found, [("check".to_string(), vec![0])]);
+        assert_eq!(
+            found,
+            [
+                ("check".to_string(), vec![0]),
+                ("shown".to_string(), vec![0]),
+                ("anchored".to_string(), vec![0])
+            ]
+        );
     }
 }
