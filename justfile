@@ -11,9 +11,13 @@ default:
 demo *args:
     cargo xtask demo {{args}}
 
-# Run a step's checks (`just test step-1`), or every step's with a progress overview (`just test`)
+# Run a step's checks in the book's order (`just test step-1`), one exercise's (`just test step-1 parse-reference`), or every step's with a progress overview (`just test`)
 test *args:
     cargo xtask test {{args}}
+
+# A hint for the first unfinished exercise of a step (`just hint step-1`; --more for a bigger one), never the solution
+hint step *flags:
+    cargo xtask hint {{step}} {{flags}}
 
 # Turn a step's solution into exercises: todo!()s with instructions (`just start step-1`; --force overwrites your changes)
 start step *flags:
@@ -23,9 +27,13 @@ start step *flags:
 solution step *flags:
     cargo xtask solution {{step}} {{flags}}
 
-# Prove every exercise honest: the reference passes, the stubs build, every check fails on the stubs
+# Prove every exercise honest: the reference passes, the stubs build, every check fails on the stubs, each exercise stubbed alone fails a check (--step step-1 for one step)
 check-exercises *flags:
     cargo xtask check-exercises {{flags}}
+
+# The checks passing after each exercise in the book's order; fails where the count does not rise (`just exercise-table step-1`)
+exercise-table *args:
+    cargo xtask exercise-table {{args}}
 
 # Check the toolchain, kernel features and peer tools; prints the fix for each gap
 doctor:

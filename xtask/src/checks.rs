@@ -28,6 +28,21 @@ pub struct RunOptions {
 /// Cargo's stderr (which says which test binary runs) and the tests' stdout
 /// go through one pipe, so the report can tell which file each test is in.
 pub fn run(course: &Course, step: &Step, options: RunOptions) -> Result<Report> {
+    run_only(course, step, options, &[])
+}
+
+/// Like [`run`], but only the tests libtest finds with `--exact` among
+/// `names` (libtest's names: `parses_a_line`, `words::tests::splits`); every
+/// test when `names` is empty.
+///
+/// insta runs with `INSTA_UPDATE=no` and `INSTA_FORCE_PASS=0`: a learner's
+/// output never becomes a snapshot, and a snapshot failure is a failure.
+pub fn run_only(
+    course: &Course,
+    step: &Step,
+    options: RunOptions,
+    names: &[String],
+) -> Result<Report> {
     let (mut reader, writer) = std::io::pipe().context("could not create a pipe")?;
     let mut command = course.cargo();
     command
@@ -41,11 +56,16 @@ pub fn run(course: &Course, step: &Step, options: RunOptions) -> Result<Report> 
             &step.package,
         ])
         .args(["--", "--color", "never", "--show-output"])
+        .env("INSTA_UPDATE", "no")
+        .env("INSTA_FORCE_PASS", "0")
         .stdin(Stdio::null())
         .stdout(writer.try_clone()?)
         .stderr(writer);
     if let Some(threads) = options.test_threads {
         command.arg(format!("--test-threads={threads}"));
+    }
+    if !names.is_empty() {
+        command.arg("--exact").args(names);
     }
     let mut child = command.spawn().context("could not run cargo test")?;
     // The command holds the pipe's write ends; reading to the end needs them closed.

@@ -10,7 +10,9 @@ use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::checks::RunOptions;
-use crate::commands::{bench, book, check_exercises, ci, doctor, setup, solution, start, test};
+use crate::commands::{
+    bench, book, check_exercises, ci, doctor, exercise_table, hint, setup, solution, start, test,
+};
 use crate::{Course, Verdict};
 
 /// The workshop runner of Docker Internals in Rust.
@@ -23,13 +25,23 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a step's checks (`test step-1`), or every step's with a progress overview
+    /// Run a step's checks in the book's order (`test step-1`), one exercise's
+    /// (`test step-1 parse-reference`), or every step's with a progress overview
     Test {
         /// The step: step-1, step-01, 01 or 1; every step when left out
         step: Option<String>,
+        /// Only the checks of this exercise of the step
+        exercise: Option<String>,
         /// How many tests run at once (libtest's default: one per core)
         #[arg(long)]
         test_threads: Option<usize>,
+    },
+    /// A hint for the first unfinished exercise of a step; `--more` for a bigger one
+    Hint {
+        step: String,
+        /// The bigger hint
+        #[arg(long)]
+        more: bool,
     },
     /// Turn a step's reference solution into exercises (`todo!()`s with instructions)
     Start {
@@ -45,11 +57,20 @@ pub enum Command {
         #[arg(long)]
         restore: bool,
     },
-    /// Prove every exercise honest: reference passes, stubs build, stubs fail every check
+    /// Prove every exercise honest: reference passes, stubs build, stubs fail every check,
+    /// each exercise stubbed alone fails a check
     CheckExercises {
         /// The course to check (default: this repository)
         #[arg(long)]
         root: Option<PathBuf>,
+        /// Check only this step (step-1, 01, 1)
+        #[arg(long)]
+        step: Option<String>,
+    },
+    /// The checks passing after each exercise in the book's order, which must rise every time
+    ExerciseTable {
+        /// Only this step (step-1, 01, 1)
+        step: Option<String>,
     },
     /// Check the toolchain, kernel features and peer tools, with a fix for each gap
     Doctor,
@@ -85,15 +106,25 @@ impl Command {
     /// Runs the command on `course`, reporting to `out`.
     pub fn run(self, course: &Course, out: &mut dyn Write) -> Result<Verdict> {
         match self {
-            Command::Test { step, test_threads } => {
-                test::run(course, step.as_deref(), RunOptions { test_threads }, out)
-            }
+            Command::Test {
+                step,
+                exercise,
+                test_threads,
+            } => test::run(
+                course,
+                step.as_deref(),
+                exercise.as_deref(),
+                RunOptions { test_threads },
+                out,
+            ),
+            Command::Hint { step, more } => hint::run(course, &step, more, out),
             Command::Start { step, force } => start::run(course, &step, force, out),
             Command::Solution { step, restore } => solution::run(course, &step, restore, out),
-            Command::CheckExercises { root } => match root {
-                Some(root) => check_exercises::run(&course.at(root), out),
-                None => check_exercises::run(course, out),
+            Command::CheckExercises { root, step } => match root {
+                Some(root) => check_exercises::run(&course.at(root), step.as_deref(), out),
+                None => check_exercises::run(course, step.as_deref(), out),
             },
+            Command::ExerciseTable { step } => exercise_table::run(course, step.as_deref(), out),
             Command::Doctor => doctor::run(course, out),
             Command::Setup => setup::run(course, out),
             Command::Book { action, check } => {
@@ -138,6 +169,7 @@ mod tests {
             cli.command,
             Command::Test {
                 step: None,
+                exercise: None,
                 test_threads: None
             }
         ));

@@ -17,6 +17,8 @@ pub struct Course {
     root: PathBuf,
     cargo: OsString,
     target_dir: Option<PathBuf>,
+    /// Environment variables for every cargo command.
+    env: Vec<(String, String)>,
 }
 
 impl Course {
@@ -27,6 +29,7 @@ impl Course {
             root: root.into(),
             cargo: std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()),
             target_dir: None,
+            env: Vec::new(),
         }
     }
 
@@ -48,6 +51,12 @@ impl Course {
     /// own, so nested builds never wait for the outer build's lock.
     pub fn with_target_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.target_dir = Some(dir.into());
+        self
+    }
+
+    /// Sets `key` to `value` for every cargo command.
+    pub fn with_env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
         self
     }
 
@@ -86,6 +95,7 @@ impl Course {
         if let Some(dir) = &self.target_dir {
             command.env("CARGO_TARGET_DIR", dir);
         }
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
         command
     }
 

@@ -7,8 +7,8 @@
 //! own log of those requests and where the course begins. With `--serve` the
 //! registry then stays up for the learner's own experiments.
 
-use crate::Verdict;
 use crate::course::Course;
+use crate::{Verdict, diagnose};
 use anyhow::{Context, Result, bail};
 use flate2::read::GzDecoder;
 use mock_registry::media_types::MANIFESTS;
@@ -147,7 +147,17 @@ pub fn demo(
         writeln!(out, "  {line}")?;
     }
 
-    pull_with_the_tool(&registry, out)?;
+    let command: Vec<String> = ["Entrypoint", "Cmd"]
+        .iter()
+        .flat_map(|key| {
+            config["config"][key]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|value| value.as_str().map(str::to_string))
+        .collect();
+    pull_with_the_tool(course, &registry, &command, out)?;
 
     writeln!(out, "\nWhere the course begins:")?;
     let steps = course.steps()?;
@@ -201,55 +211,126 @@ pub fn demo(
 /// The same pull as `dockerless pull` does it (step 02), into a throwaway
 /// store, and the image's program started directly: isolating it is what
 /// steps 05 and 06 add.
-fn pull_with_the_tool(registry: &MockRegistry, out: &mut dyn Write) -> Result<()> {
-    use step_02_layers::progress::Silent;
-    use step_02_layers::pull::{PullOptions, pull};
-    use step_02_layers::store::Store;
+///
+/// The tool runs as a program of its own (`cargo run --bin dockerless`),
+/// never linked into the runner: while a learner's step does not compile, or
+/// still stops at a `todo!()`, this part says which step to finish first and
+/// the rest of the demo goes on.
+fn pull_with_the_tool(
+    course: &Course,
+    registry: &MockRegistry,
+    command: &[String],
+    out: &mut dyn Write,
+) -> Result<()> {
     let home = tempfile::tempdir()?;
-    let store = Store::open(Some(home.path()))?;
-    let reference =
-        step_01_registry::Reference::parse(&format!("{}/{REPOSITORY}:{TAG}", registry.host()))?;
-    let client =
-        step_01_registry::Client::new(&reference, step_01_registry::ClientOptions::default())?;
-    let pulled = pull(
-        &client,
-        &store,
-        &reference,
-        &PullOptions::default(),
-        &Silent,
-    )?;
+    let reference = format!("{}/{REPOSITORY}:{TAG}", registry.host());
     writeln!(
         out,
         "\nThe same with the tool (dockerless pull {reference}):"
     )?;
-    writeln!(
-        out,
-        "  {} layer(s), digest {}",
-        pulled.sources.len(),
-        pulled.resolved.manifest.digest
-    )?;
-    writeln!(out, "  root filesystem in {}:", pulled.path.display())?;
-    let mut names: Vec<String> = std::fs::read_dir(&pulled.path)?
+    out.flush()?;
+    let output = course
+        .cargo()
+        .args(["run", "--quiet", "--bin", "dockerless", "--", "pull"])
+        .arg(&reference)
+        .arg("--home")
+        .arg(home.path())
+        .env_remove("DOCKER_USERNAME")
+        .env_remove("DOCKER_PASSWORD")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .context("could not run cargo run --bin dockerless")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        for line in tool_failure(course, &stderr)?.lines() {
+            writeln!(out, "  {line}")?;
+        }
+        return Ok(());
+    }
+    for line in stdout.lines() {
+        writeln!(out, "  {line}")?;
+    }
+    let Some(path) = stdout
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("into"))
+        .map(|path| std::path::PathBuf::from(path.trim()))
+    else {
+        return Ok(());
+    };
+    writeln!(out, "  the root filesystem holds:")?;
+    let mut names: Vec<String> = std::fs::read_dir(&path)?
         .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
         .collect::<std::io::Result<_>>()?;
     names.sort();
     writeln!(out, "    /{}", names.join("  /"))?;
-    let command = pulled.resolved.config.default_command();
     if let Some(program) = command.first() {
-        let path = pulled.path.join(program.trim_start_matches('/'));
+        let program_path = path.join(program.trim_start_matches('/'));
         writeln!(
             out,
             "  its default command {command:?}, started directly (no isolation yet):"
         )?;
-        match std::process::Command::new(&path)
+        match std::process::Command::new(&program_path)
             .args(&command[1..])
             .output()
         {
             Ok(output) => write!(out, "    {}", String::from_utf8_lossy(&output.stdout))?,
-            Err(error) => writeln!(out, "    cannot run {} here: {error}", path.display())?,
+            Err(error) => writeln!(
+                out,
+                "    cannot run {} here: {error}",
+                program_path.display()
+            )?,
         }
     }
     Ok(())
+}
+
+/// Why the tool could not pull, and which step to finish first.
+pub fn tool_failure(course: &Course, stderr: &str) -> Result<String> {
+    let steps = course.steps()?;
+    if let Some(step) = diagnose::step_that_does_not_compile(&steps, stderr) {
+        let mut text = format!(
+            "The tool does not build: {} does not compile yet. Finish {} first \
+             (`just test {}` shows the first error); the rest of the demo goes on without the tool.",
+            step.label(),
+            step.label(),
+            step.arg()
+        );
+        if let Some(error) = diagnose::first_compile_error(stderr) {
+            let located = error
+                .path
+                .as_deref()
+                .zip(error.line)
+                .and_then(|(path, line)| diagnose::region_at(course, &steps, path, line));
+            if let Some(located) = located {
+                text.push_str(&format!("\nIts first error is in {}:", located.describe()));
+            } else {
+                text.push_str("\nIts first error:");
+            }
+            for line in error.text.lines() {
+                text.push_str(&format!("\n  {line}"));
+            }
+        }
+        return Ok(text);
+    }
+    if let Some((number, id)) = diagnose::stub_reached(stderr) {
+        let step = steps.iter().find(|s| s.number == number);
+        let arg = step.map_or_else(|| format!("step-{number}"), |s| s.arg());
+        return Ok(format!(
+            "The tool stopped at step {number:02}'s exercise `{id}`, still a todo!(). \
+             Finish step {number:02} first (`just test {arg}`); the rest of the demo goes on without the tool."
+        ));
+    }
+    let errors = crate::libtest::compiler_errors(stderr);
+    let stderr = if errors.is_empty() { stderr } else { &errors };
+    Ok(format!(
+        "The tool failed:\n{}",
+        stderr
+            .lines()
+            .map(|line| format!("  {line}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    ))
 }
 
 fn header(response: &reqwest::blocking::Response, name: &str) -> Result<String> {

@@ -14,19 +14,23 @@
 //! regions, its checks) are documented where they are read: [`steps`],
 //! [`regions`] and [`libtest`].
 
+pub mod chapter;
 pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod course;
 pub mod demo;
+pub mod diagnose;
 pub mod exercises;
 pub mod files;
 pub mod libtest;
 pub mod mirror;
+pub mod owners;
 pub mod progress;
 pub mod regions;
 pub mod steps;
 pub mod tools;
+pub mod unused;
 
 pub use course::Course;
 

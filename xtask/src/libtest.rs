@@ -57,6 +57,8 @@ pub struct Panic {
     pub message: String,
     /// The book section from the message's `read:` line.
     pub read: Option<String>,
+    /// The snapshot file of a failed insta assertion.
+    pub snapshot: Option<String>,
 }
 
 /// Everything one `cargo test` run said about a step's checks.
@@ -301,6 +303,7 @@ fn skip_reason(output: &str) -> Option<String> {
 pub fn parse_panic(output: &str) -> Panic {
     let mut panic = Panic::default();
     let mut lines = Vec::new();
+    let mut source_location = None;
     for line in output.lines() {
         if line.starts_with("note: run with `RUST_BACKTRACE=1`") {
             continue;
@@ -320,7 +323,25 @@ pub fn parse_panic(output: &str) -> Panic {
             panic.read = Some(read.trim().to_string());
             continue;
         }
+        // insta's summary: the snapshot file, and the assertion's line (the
+        // panic itself is in insta's code). Its footer tells the learner to
+        // accept the new output with `cargo insta`, which the course never
+        // does: the snapshot is the answer key.
+        if let Some(file) = line.strip_prefix("Snapshot file: ") {
+            panic.snapshot = Some(file.trim().to_string());
+        }
+        if panic.snapshot.is_some()
+            && let Some(source) = line.strip_prefix("Source: ")
+        {
+            source_location = Some(source.trim().to_string());
+        }
+        if line.contains("cargo insta") || line.starts_with("Stopped on the first failure") {
+            continue;
+        }
         lines.push(line);
+    }
+    if panic.snapshot.is_some() && source_location.is_some() {
+        panic.location = source_location;
     }
     panic.message = lines.join("\n").trim().to_string();
     panic
@@ -474,7 +495,42 @@ test result: ok. 2 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; fini
                 location: Some("tests/sample.rs:10:5".into()),
                 message: "the key\nexpected: \"a\"\ngot:      \"b\"".into(),
                 read: Some("book/src/step-01-sample.md#lines".into()),
+                snapshot: None,
             }
+        );
+    }
+
+    #[test]
+    fn an_insta_failure_keeps_the_snapshot_file_and_drops_the_advice_to_accept() {
+        let output = "\
+Snapshot Summary
+Snapshot file: steps/01-sample/tests/snapshots/sample__lines.snap
+Snapshot: lines
+Source: steps/01-sample/tests/sample.rs:40
+-old snapshot
++new results
+    1       │-a
+          1 │+b
+To update snapshots run `cargo insta review` or set `INSTA_UPDATE=always`
+Stopped on the first failure. Run `cargo insta test` to run all snapshots.
+thread 'lines' (77) panicked at /home/me/.cargo/registry/src/insta-1.49.0/src/runtime.rs:734:13:
+snapshot assertion for 'lines' failed in line 40
+";
+        let panic = parse_panic(output);
+        assert_eq!(
+            panic.snapshot.as_deref(),
+            Some("steps/01-sample/tests/snapshots/sample__lines.snap")
+        );
+        assert_eq!(
+            panic.location.as_deref(),
+            Some("steps/01-sample/tests/sample.rs:40")
+        );
+        assert!(!panic.message.contains("cargo insta"), "{}", panic.message);
+        assert!(!panic.message.contains("Stopped"), "{}", panic.message);
+        assert!(
+            panic
+                .message
+                .ends_with("snapshot assertion for 'lines' failed in line 40")
         );
     }
 

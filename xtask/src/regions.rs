@@ -35,8 +35,14 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use crate::unused;
+
 const MARKER: &str = "// EXERCISE";
 const END: &str = "// END EXERCISE";
+/// rustfmt's default `max_width`.
+const RUSTFMT_WIDTH: usize = 100;
+/// The comment after the stub's `let _ = ...;` line.
+const USES_NOTE: &str = "// unused until you write this exercise";
 
 /// One exercise region of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,21 +51,34 @@ pub struct Region {
     pub summary: String,
     /// The marker's line, counting from 1.
     pub line: usize,
+    /// The `// END EXERCISE` line, counting from 1.
+    pub end_line: usize,
     /// The marker's indentation, which the stub line takes.
     indent: String,
     /// The marker's line ending, which the stub line takes.
     newline: &'static str,
     /// Byte range of the solution lines in the file's text.
     pub body: Range<usize>,
+    /// The statement that uses what the solution alone used, so the stub
+    /// leaves no variable unused: `let _ = (&text, &key);`.
+    uses: Vec<String>,
 }
 
 impl Region {
+    /// Whether `line` (counting from 1) lies in this region, marker and
+    /// end line included.
+    pub fn contains_line(&self, line: usize) -> bool {
+        (self.line..=self.end_line).contains(&line)
+    }
+
     /// The solution lines (or the stub line) of this region in `text`.
     pub fn body<'a>(&self, text: &'a str) -> &'a str {
         &text[self.body.clone()]
     }
 
-    /// The line [`stub`] puts in place of the solution.
+    /// The lines [`stub`] puts in place of the solution: the `todo!()`,
+    /// after a `let _ = (&a, &b);` when the function has parameters or
+    /// `let`s only the solution used (see [`crate::unused`]).
     pub fn stub_line(&self, step: u32) -> String {
         let summary = self
             .summary
@@ -67,18 +86,85 @@ impl Region {
             .replace('"', "\\\"")
             .replace('{', "{{")
             .replace('}', "}}");
-        format!(
-            "{}todo!(\"step {step:02}, exercise {}: {summary}\"){}",
-            self.indent, self.id, self.newline
-        )
+        let uses = match unused::use_statement(&self.uses) {
+            Some(uses) => format!("{}{uses} {USES_NOTE}{}", self.indent, self.newline),
+            None => String::new(),
+        };
+        let message = format!("\"step {step:02}, exercise {}: {summary}\"", self.id);
+        let (indent, newline) = (&self.indent, self.newline);
+        // As rustfmt writes it, so that `cargo fmt` (or an editor's format on
+        // save) leaves a fresh stub as it is: on one line when it fits in
+        // rustfmt's 100 columns, else the message on a line of its own.
+        if indent.len() + "todo!()".len() + message.len() <= RUSTFMT_WIDTH {
+            format!("{uses}{indent}todo!({message}){newline}")
+        } else {
+            format!("{uses}{indent}todo!({newline}{indent}    {message}{newline}{indent}){newline}")
+        }
     }
 
     /// Whether this region of `text` holds a stub rather than a solution:
-    /// a single `todo!("step ...")` line.
+    /// one `todo!("step ...")` (on one line or, as rustfmt breaks a long
+    /// one, on three), after the stub's `let _ = ...;` if it has one.
     pub fn is_stubbed(&self, text: &str) -> bool {
-        let body = self.body(text).trim();
-        body.starts_with("todo!(\"step ") && body.ends_with("\")") && !body.contains('\n')
+        let compact: String = self.body(text).lines().map(str::trim).collect();
+        let call = match compact.split_once(USES_NOTE) {
+            Some((uses, call)) if uses.starts_with("let _ = ") => call,
+            _ => &compact,
+        };
+        call.starts_with("todo!(\"step ")
+            && (call.ends_with("\")") || call.ends_with("\",)"))
+            && call.matches("todo!(").count() == 1
     }
+}
+
+/// What a region's comments tell the learner: the instructions, and the
+/// graduated hints `hint` gives.
+///
+/// The hints are the last comment lines after the marker: `// HINT: ...`
+/// starts the small hint, `// HINT+: ...` the bigger one; each goes on over
+/// the `//` lines after it, up to the next hint or the solution. `start`
+/// keeps them with the instructions. A hint points the way; it never holds
+/// the solution.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Guidance {
+    pub instructions: Vec<String>,
+    pub hint: Vec<String>,
+    pub more: Vec<String>,
+}
+
+/// The instructions and hints of `region` in `text`.
+pub fn guidance(text: &str, region: &Region) -> Guidance {
+    let mut guidance = Guidance::default();
+    #[derive(PartialEq)]
+    enum Part {
+        Instructions,
+        Hint,
+        More,
+    }
+    let mut part = Part::Instructions;
+    for line in text.lines().skip(region.line) {
+        let trimmed = line.trim();
+        if trimmed == END || !trimmed.starts_with("//") {
+            break;
+        }
+        let comment = trimmed.trim_start_matches('/');
+        let comment = comment.strip_prefix(' ').unwrap_or(comment);
+        let comment = if let Some(rest) = comment.strip_prefix("HINT+:") {
+            part = Part::More;
+            rest.trim()
+        } else if let Some(rest) = comment.strip_prefix("HINT:") {
+            part = Part::Hint;
+            rest.trim()
+        } else {
+            comment.trim_end()
+        };
+        match part {
+            Part::Instructions => guidance.instructions.push(comment.to_string()),
+            Part::Hint => guidance.hint.push(comment.to_string()),
+            Part::More => guidance.more.push(comment.to_string()),
+        }
+    }
+    guidance
 }
 
 /// A malformed region: the file, the line, and what is wrong.
@@ -100,6 +186,8 @@ impl std::error::Error for RegionError {}
 /// The open region while parsing.
 struct Open {
     region: Region,
+    /// Where the marker's line starts.
+    marker_start: usize,
     /// Where the solution starts, once the instructions are over.
     body_start: Option<usize>,
 }
@@ -113,6 +201,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Region>, RegionError> {
         message,
     };
     let mut regions: Vec<Region> = Vec::new();
+    // Each region's whole span and its solution, as byte ranges.
+    let mut spans = Vec::new();
     let mut open: Option<Open> = None;
     let mut offset = 0;
     for (index, line) in text.split_inclusive('\n').enumerate() {
@@ -121,7 +211,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Region>, RegionError> {
         offset += line.len();
         let trimmed = line.trim();
         if trimmed == END {
-            let Some(Open { region, body_start }) = open.take() else {
+            let Some(Open {
+                region,
+                marker_start,
+                body_start,
+            }) = open.take()
+            else {
                 return Err(error(
                     number,
                     format!("`{END}` without an `{MARKER}(id): ...` line before it"),
@@ -137,7 +232,17 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Region>, RegionError> {
                     ),
                 ));
             }
-            regions.push(Region { body, ..region });
+            let uses = unused::before_region(text, marker_start, &region.indent)
+                .iter()
+                .map(unused::Binding::expression)
+                .collect();
+            spans.push((marker_start..offset, body.clone()));
+            regions.push(Region {
+                body,
+                end_line: number,
+                uses,
+                ..region
+            });
         } else if is_marker(trimmed) {
             if let Some(open) = &open {
                 return Err(error(
@@ -160,10 +265,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Region>, RegionError> {
                     id,
                     summary,
                     line: number,
+                    end_line: 0,
                     indent: line[..line.len() - line.trim_start().len()].to_string(),
                     newline: if line.ends_with("\r\n") { "\r\n" } else { "\n" },
                     body: 0..0,
+                    uses: Vec::new(),
                 },
+                marker_start: start,
                 body_start: None,
             });
         } else if let Some(open) = &mut open
@@ -173,13 +281,18 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Region>, RegionError> {
             open.body_start = Some(start);
         }
     }
-    match open {
-        Some(open) => Err(error(
+    if let Some(open) = open {
+        return Err(error(
             open.region.line,
             format!("exercise `{}` has no `{END}` line", open.region.id),
-        )),
-        None => Ok(regions),
+        ));
     }
+    for (helper, callers) in unused::helpers_only_regions_use(text, &spans) {
+        for index in callers {
+            regions[index].uses.push(helper.clone());
+        }
+    }
+    Ok(regions)
 }
 
 /// Whether a (trimmed) line is meant as a marker: `// EXERCISE` followed by
@@ -281,6 +394,7 @@ pub fn add(a: i32, b: i32) -> i32 {
 pub fn add(a: i32, b: i32) -> i32 {
     // EXERCISE(add): Add two numbers.
     // Use the + operator.
+    let _ = (&a, &b); // unused until you write this exercise
     todo!(\"step 03, exercise add: Add two numbers.\")
     // END EXERCISE
 }
@@ -303,6 +417,30 @@ pub fn add(a: i32, b: i32) -> i32 {
             regions[0].stub_line(1),
             "todo!(\"step 01, exercise f: Say \\\"hi\\\" {{name}} \\\\ bye.\")\n"
         );
+    }
+
+    #[test]
+    fn a_long_stub_is_broken_as_rustfmt_breaks_it() {
+        let summary = "Parse and normalise an image reference as Docker does, with every rule.";
+        let text = format!(
+            "impl R {{\n    fn parse() -> u8 {{\n        // EXERCISE(parse-reference): {summary}\n        1\n        // END EXERCISE\n    }}\n}}\n"
+        );
+        let regions = parse(&text).unwrap();
+        let stubbed = stub(&text, &regions, 1);
+        assert!(
+            stubbed.contains(&format!(
+                "        todo!(\n            \"step 01, exercise parse-reference: {summary}\"\n        )\n"
+            )),
+            "{stubbed}"
+        );
+        assert!(parse(&stubbed).unwrap()[0].is_stubbed(&stubbed));
+        // Written on one line after all, it is still a stub; with code, not.
+        let one_line = stubbed
+            .replace("todo!(\n            \"", "todo!(\"")
+            .replace("\"\n        )", "\")");
+        assert!(parse(&one_line).unwrap()[0].is_stubbed(&one_line));
+        let mine = stubbed.replace("        todo!(", "        let x = 1;\n        todo!(");
+        assert!(!parse(&mine).unwrap()[0].is_stubbed(&mine));
     }
 
     #[test]
@@ -363,6 +501,39 @@ pub fn add(a: i32, b: i32) -> i32 {
         assert_eq!(
             error("// EXERCISE(a): A.\n// only instructions\n// END EXERCISE\n"),
             "src/lib.rs:1: exercise `a` has no solution between its instructions and `// END EXERCISE`"
+        );
+    }
+
+    #[test]
+    fn hints_follow_the_instructions() {
+        let text = "\
+fn f() -> i32 {
+    // EXERCISE(f): Return a number.
+    // Any number will do,
+    // as long as it is the right one.
+    // HINT: Think of the answer
+    //   to everything.
+    // HINT+: It is six times seven.
+    42
+    // END EXERCISE
+}
+";
+        let regions = parse(text).unwrap();
+        let expected = Guidance {
+            instructions: vec![
+                "Any number will do,".into(),
+                "as long as it is the right one.".into(),
+            ],
+            hint: vec!["Think of the answer".into(), "  to everything.".into()],
+            more: vec!["It is six times seven.".into()],
+        };
+        assert_eq!(guidance(text, &regions[0]), expected);
+        // The stub keeps them.
+        let stubbed = stub(text, &regions, 1);
+        assert_eq!(guidance(&stubbed, &parse(&stubbed).unwrap()[0]), expected);
+        assert_eq!(
+            guidance(SOURCE, &parse(SOURCE).unwrap()[0]).hint,
+            Vec::<String>::new()
         );
     }
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 use xtask::checks::RunOptions;
-use xtask::commands::{check_exercises, solution, start, test};
+use xtask::commands::{check_exercises, exercise_table, hint, solution, start, test};
 use xtask::{Course, Verdict};
 
 /// A copy of a fixture course, removed when dropped.
@@ -58,10 +58,15 @@ impl Sample {
     }
 
     fn test(&self, step: Option<&str>) -> (Verdict, String) {
+        self.test_exercise(step, None)
+    }
+
+    fn test_exercise(&self, step: Option<&str>, exercise: Option<&str>) -> (Verdict, String) {
         capture(|out| {
             test::run(
                 &self.course,
                 step,
+                exercise,
                 RunOptions {
                     test_threads: Some(1),
                 },
@@ -70,9 +75,54 @@ impl Sample {
         })
     }
 
-    fn check_exercises(&self) -> (Verdict, String) {
-        capture(|out| check_exercises::run(&self.course, out))
+    /// Makes the course's root a `dockerless` package, as in the real course:
+    /// a tool whose `pull IMAGE` calls the step's `parse_line`.
+    fn with_tool(&self) {
+        let manifest = self.read("Cargo.toml");
+        fs::write(
+            self.path("Cargo.toml"),
+            format!(
+                "{manifest}\n[package]\nname = \"dockerless\"\nversion = \"0.1.0\"\n\
+                 edition = \"2024\"\npublish = false\n\n[dependencies]\n\
+                 step-01-sample = {{ path = \"steps/01-sample\" }}\n"
+            ),
+        )
+        .unwrap();
+        fs::create_dir_all(self.path("src")).unwrap();
+        fs::write(
+            self.path("src/main.rs"),
+            "fn main() {\n    let image = std::env::args().nth(2).unwrap_or_default();\n    \
+             println!(\"{:?}\", step_01_sample::parse_line(&image));\n}\n",
+        )
+        .unwrap();
     }
+
+    fn demo(&self) -> (Verdict, String) {
+        capture(|out| xtask::demo::demo(&self.course, out, None))
+    }
+
+    /// `check-exercises`, with its timings (`(5 runs in 13s)`) left out.
+    fn check_exercises(&self) -> (Verdict, String) {
+        untimed(capture(|out| check_exercises::run(&self.course, None, out)))
+    }
+
+    /// `exercise-table`, with its timings left out.
+    fn exercise_table(&self) -> (Verdict, String) {
+        untimed(capture(|out| exercise_table::run(&self.course, None, out)))
+    }
+}
+
+/// `(5 runs in 13s)` as `(5 runs in ...)`.
+fn untimed((verdict, output): (Verdict, String)) -> (Verdict, String) {
+    let output = output
+        .lines()
+        .map(|line| match line.find(" runs in ") {
+            Some(at) if line.ends_with(')') => format!("{} runs in ...)", &line[..at]),
+            _ => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    (verdict, output + "\n")
 }
 
 fn capture(
@@ -128,9 +178,31 @@ fn start_stubs_every_region_and_saves_the_reference() {
 }
 
 #[test]
+fn the_stubs_compile_without_warnings() {
+    let sample = Sample::new("sample-course");
+    assert_eq!(sample.start(false).0, Verdict::Pass);
+    let build = sample
+        .course
+        .cargo()
+        .args([
+            "build",
+            "--all-targets",
+            "--color",
+            "never",
+            "-p",
+            "step-01-sample",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&build.stderr);
+    assert!(build.status.success(), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+}
+
+#[test]
 fn start_is_idempotent() {
     let sample = Sample::new("sample-course");
-    let _ = sample.start(false);
+    assert_eq!(sample.start(false).0, Verdict::Pass);
     let stubbed = sample.read(LIB);
     let (verdict, output) = sample.start(false);
     assert_eq!(verdict, Verdict::Pass);
@@ -144,7 +216,7 @@ fn start_is_idempotent() {
 #[test]
 fn start_keeps_the_learners_changes_unless_forced() {
     let sample = Sample::new("sample-course");
-    let _ = sample.start(false);
+    assert_eq!(sample.start(false).0, Verdict::Pass);
     let stubbed = sample.read(WORDS);
     let mine = stubbed.replace("    todo!(", "    let _mine = 1;\n    todo!(");
     fs::write(sample.path(WORDS), &mine).unwrap();
@@ -167,7 +239,7 @@ fn start_keeps_the_learners_changes_unless_forced() {
 fn solution_restore_puts_the_reference_back_byte_for_byte() {
     let sample = Sample::new("sample-course");
     let (lib, words) = (sample.read(LIB), sample.read(WORDS));
-    let _ = sample.start(false);
+    assert_eq!(sample.start(false).0, Verdict::Pass);
     // The learner also changed code outside the regions; that stays.
     let outside = sample
         .read(LIB)
@@ -194,20 +266,32 @@ fn solution_restore_puts_the_reference_back_byte_for_byte() {
         lib.replace("/// The value of", "/// My note.\n/// The value of")
     );
 
-    // Restoring again changes nothing; starting again stubs again.
-    let (_, output) = sample.solution(true);
+    // Restoring again changes nothing.
+    let (verdict, output) = sample.solution(true);
+    assert_eq!(verdict, Verdict::Pass);
     assert!(output.contains("same      src/words.rs"), "{output}");
-    let _ = sample.start(false);
-    let _ = sample.solution(true);
+    // Starting again keeps the note outside the regions unless forced; then
+    // it stubs again, and restoring puts the reference back again.
+    let (verdict, output) = sample.start(false);
+    assert_eq!(verdict, Verdict::Fail);
+    assert!(
+        output.contains("keep     src/lib.rs: it holds changes of yours"),
+        "{output}"
+    );
+    assert_eq!(sample.read(WORDS), words);
+    assert_eq!(sample.start(true).0, Verdict::Pass);
+    assert_ne!(sample.read(WORDS), words);
+    assert_eq!(sample.solution(true).0, Verdict::Pass);
     assert_eq!(sample.read(WORDS), words);
 }
 
 #[test]
 fn solution_shows_a_diff_per_region() {
     let sample = Sample::new("sample-course");
-    let (_, output) = sample.solution(false);
+    let (verdict, output) = sample.solution(false);
+    assert_eq!(verdict, Verdict::Pass);
     assert!(output.contains("has not been started"), "{output}");
-    let _ = sample.start(false);
+    assert_eq!(sample.start(false).0, Verdict::Pass);
     let (verdict, output) = sample.solution(false);
     assert_eq!(verdict, Verdict::Pass);
     insta::assert_snapshot!("solution_diff", output);
@@ -229,7 +313,7 @@ fn test_reports_each_check_on_the_reference() {
 #[test]
 fn test_shows_the_first_failure_on_the_stubs() {
     let sample = Sample::new("sample-course");
-    let _ = sample.start(false);
+    assert_eq!(sample.start(false).0, Verdict::Pass);
     let (verdict, output) = sample.test(Some("1"));
     assert_eq!(verdict, Verdict::Fail);
     insta::assert_snapshot!("test_stubs", output);
@@ -248,6 +332,142 @@ fn test_shows_expected_got_and_the_book_section_of_a_wrong_answer() {
     insta::assert_snapshot!("test_wrong_answer", output);
 }
 
+/// A type error in an exercise region: the error in `parse-line`.
+fn break_parse_line(sample: &Sample) {
+    let broken = sample.read(LIB).replace(
+        "Some((key.trim().to_string(), value.trim().to_string()))",
+        "Some((key.trim(), 42))",
+    );
+    fs::write(sample.path(LIB), broken).unwrap();
+}
+
+#[test]
+fn a_step_that_does_not_build_is_reported_with_its_first_error_and_its_region() {
+    let sample = Sample::new("sample-course");
+    break_parse_line(&sample);
+    let (verdict, output) = sample.test(Some("step-1"));
+    assert_eq!(verdict, Verdict::Fail);
+    // Cargo's output first, then the first error again, with its region.
+    assert!(
+        output.starts_with("step 01: A sample step\nstep 01 does not build:\n\n"),
+        "{output}"
+    );
+    let (cargo, tail) = output
+        .split_once("\nFirst error, in EXERCISE(parse-line) at steps/01-sample/src/lib.rs:8:\n")
+        .unwrap_or_else(|| panic!("no first error with its region in:\n{output}"));
+    assert!(
+        cargo.contains("error: could not compile `step-01-sample`"),
+        "{cargo}"
+    );
+    assert!(
+        tail.starts_with(
+            "  error[E0308]: mismatched types\n    --> steps/01-sample/src/lib.rs:11:11\n"
+        ),
+        "{tail}"
+    );
+}
+
+#[test]
+fn the_demo_says_which_step_to_finish_first() {
+    let sample = Sample::new("sample-course");
+    sample.with_tool();
+    break_parse_line(&sample);
+    let (verdict, output) = sample.demo();
+    assert_eq!(verdict, Verdict::Pass);
+    assert!(
+        output.contains(
+            "  The tool does not build: step 01 does not compile yet. Finish step 01 first \
+             (`just test step-1` shows the first error); the rest of the demo goes on without the tool.\n  \
+             Its first error is in EXERCISE(parse-line) at steps/01-sample/src/lib.rs:8:\n    \
+             error[E0308]: mismatched types\n"
+        ),
+        "{output}"
+    );
+    assert!(
+        output.contains("Where the course begins:\n  step 01: A sample step"),
+        "{output}"
+    );
+
+    // Once it builds but still stops at a todo!(), the demo says so too.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sample-course");
+    fs::copy(fixture.join(LIB), sample.path(LIB)).unwrap();
+    assert_eq!(sample.start(false).0, Verdict::Pass);
+    let (verdict, output) = sample.demo();
+    assert_eq!(verdict, Verdict::Pass);
+    assert!(
+        output.contains(
+            "  The tool stopped at step 01's exercise `parse-line`, still a todo!(). \
+             Finish step 01 first (`just test step-1`); the rest of the demo goes on without the tool.\n"
+        ),
+        "{output}"
+    );
+}
+
+#[test]
+fn test_with_an_exercise_runs_only_its_checks() {
+    let sample = Sample::new("sample-course");
+    assert_eq!(sample.start(false).0, Verdict::Pass);
+    // The first run learns which check belongs to which exercise.
+    assert_eq!(sample.test(Some("1")).0, Verdict::Fail);
+    let (verdict, output) = sample.test_exercise(Some("1"), Some("parse-line"));
+    assert_eq!(verdict, Verdict::Fail);
+    insta::assert_snapshot!("test_one_exercise", output);
+    let error = test::run(
+        &sample.course,
+        Some("1"),
+        Some("parse-lines"),
+        RunOptions::default(),
+        &mut Vec::new(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "step 01 has no exercise `parse-lines`; its exercises are reverse-words, parse-line, lookup"
+    );
+}
+
+#[test]
+fn hint_gives_the_first_unfinished_exercise_its_hints_one_at_a_time() {
+    let sample = Sample::new("sample-course");
+    let hint = |more: bool| capture(|out| hint::run(&sample.course, "step-1", more, out));
+    let (verdict, output) = hint(false);
+    assert_eq!(verdict, Verdict::Pass);
+    assert!(
+        output.contains("Every exercise of step 01 is written"),
+        "{output}"
+    );
+
+    assert_eq!(sample.start(false).0, Verdict::Pass);
+    // The learner's first run maps the checks to their exercises.
+    assert_eq!(sample.test(Some("1")).0, Verdict::Fail);
+    let (verdict, small) = hint(false);
+    assert_eq!(verdict, Verdict::Pass);
+    let (verdict, bigger) = hint(true);
+    assert_eq!(verdict, Verdict::Pass);
+    insta::assert_snapshot!("hint_small", small);
+    insta::assert_snapshot!("hint_more", bigger);
+
+    // With reverse-words written, the next one, which has no hints, gets its
+    // instructions and its book section.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sample-course");
+    fs::copy(fixture.join(WORDS), sample.path(WORDS)).unwrap();
+    assert_eq!(sample.test(Some("1")).0, Verdict::Fail);
+    let (verdict, next) = hint(false);
+    assert_eq!(verdict, Verdict::Pass);
+    insta::assert_snapshot!("hint_instructions", next);
+
+    // An exercise whose checks failed in the last run is unfinished too.
+    let wrong = sample.read(WORDS).replace("words.reverse();", "");
+    fs::write(sample.path(WORDS), wrong).unwrap();
+    assert_eq!(sample.test(Some("1")).0, Verdict::Fail);
+    let (verdict, failing) = hint(false);
+    assert_eq!(verdict, Verdict::Pass);
+    assert!(
+        failing.contains("The first unfinished exercise is reverse-words (sample::reverses_words failed in your last `just test step-1`):"),
+        "{failing}"
+    );
+}
+
 #[test]
 fn test_without_a_step_shows_the_overview() {
     let sample = Sample::new("sample-course");
@@ -264,6 +484,20 @@ fn check_exercises_passes_an_honest_course() {
     assert_eq!(verdict, Verdict::Pass);
     // The working tree is untouched.
     assert!(!sample.read(LIB).contains("todo!("));
+}
+
+#[test]
+fn exercise_table_counts_after_each_exercise_in_the_books_order() {
+    let sample = Sample::new("sample-course");
+    let (verdict, output) = sample.exercise_table();
+    insta::assert_snapshot!("exercise_table_sample", output);
+    assert_eq!(verdict, Verdict::Pass);
+    assert!(!sample.read(LIB).contains("todo!("));
+
+    let bad = Sample::new("bad-course");
+    let (verdict, output) = bad.exercise_table();
+    insta::assert_snapshot!("exercise_table_bad", output);
+    assert_eq!(verdict, Verdict::Fail);
 }
 
 #[test]
@@ -299,7 +533,7 @@ fn malformed_regions_are_errors_naming_file_and_line() {
     let error = start::run(&sample.course, "step-1", false, &mut Vec::new()).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "steps/01-sample/src/words.rs:3: exercise id `reverse-words` is already used at steps/01-sample/src/lib.rs:16"
+        "steps/01-sample/src/words.rs:3: exercise id `reverse-words` is already used at steps/01-sample/src/lib.rs:18"
     );
 }
 

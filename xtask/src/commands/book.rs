@@ -107,7 +107,7 @@ pub fn check_includes(root: &Path, src: &Path) -> Result<Vec<String>> {
 
 /// The `include path:anchor` texts of one line's `{{#include ...}}` and
 /// `{{#rustdoc_include ...}}`, skipping escaped ones (`\{{#include ...}}`).
-fn includes(line: &str) -> Vec<&str> {
+pub(crate) fn includes(line: &str) -> Vec<&str> {
     let mut found = Vec::new();
     let mut rest = line;
     while let Some(start) = rest.find("{{#") {

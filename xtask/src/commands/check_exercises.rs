@@ -7,30 +7,73 @@
 //!    tests and all (`cargo build --workspace --all-targets`): later steps and
 //!    the tool depend on this one, and a learner must be able to run them;
 //! 3. every check of the step fails against the stubs: a check that passes
-//!    on `todo!()` tests nothing, and is named.
+//!    on `todo!()` tests nothing, and is named;
+//! 4. each exercise stubbed alone (the rest of the step written) makes at
+//!    least one check fail: an exercise no check notices is named, with its
+//!    file and line. These runs build and run only the step's own checks
+//!    (`cargo test -p <package> --tests`), one per exercise.
+//!
+//! That the pass count rises after each exercise in the book's order is
+//! `exercise-table`'s job ([`table`]): it takes another run per exercise,
+//! and CI runs it as a stage of its own.
 //!
 //! A check that skips on this machine cannot be verified either way; it is
 //! counted and said, not failed.
 
 use std::io::Write;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::chapter::{self, Chapter, Exercise};
 use crate::checks::{self, RunOptions};
+use crate::exercises::ExerciseFile;
 use crate::libtest::{self, Outcome, Report};
 use crate::steps::Step;
-use crate::{Course, Verdict, exercises, files, mirror};
+use crate::{Course, Verdict, exercises, files, mirror, regions};
 
-/// Checks every step of `course`. Builds go to the course's target
-/// directory for checks ([`Course::check_target_dir`]), which also holds
-/// the copy (`workspace/`), so compiled dependencies are reused from run to
-/// run.
-pub fn run(course: &Course, out: &mut dyn Write) -> Result<Verdict> {
+/// The copy of `course` that `check-exercises` and `exercise-table` stub,
+/// synced with the working tree, and the steps to check (`only` names one).
+///
+/// Builds go to the course's target directory for checks
+/// ([`Course::check_target_dir`]), which also holds the copy
+/// (`workspace/`), so compiled dependencies are reused from run to run.
+/// They are not incremental: a step is rebuilt with a different set of stubs
+/// for every run, and incremental caches would only fill the disk.
+pub(crate) fn copy(course: &Course, only: Option<&str>) -> Result<(Course, Vec<Step>)> {
     let target = course.check_target_dir();
     let root = target.join("workspace");
     mirror::sync(course.root(), &root).context("could not copy the workspace")?;
-    let copy = course.at(&root).with_target_dir(&target);
-    let steps = copy.steps()?;
+    let copy = course
+        .at(&root)
+        .with_target_dir(&target)
+        .with_env("CARGO_INCREMENTAL", "0");
+    let steps = match only {
+        Some(name) => vec![copy.step(name)?],
+        None => copy.steps()?,
+    };
+    Ok((copy, steps))
+}
+
+/// A step's exercise files in the copy, refusing a started step.
+pub(crate) fn reference_files(copy: &Course, step: &Step) -> Result<Vec<ExerciseFile>> {
+    let files = exercises::load(copy, step)?;
+    for file in &files {
+        if file.regions.iter().any(|r| r.is_stubbed(&file.reference)) {
+            bail!(
+                "{} is started in this working tree ({} holds stubs): run `just solution {} --restore` first",
+                step.label(),
+                file.path.display(),
+                step.arg()
+            );
+        }
+    }
+    Ok(files)
+}
+
+/// Checks every step of `course`, or the one `only` names (`step-1`).
+pub fn run(course: &Course, only: Option<&str>, out: &mut dyn Write) -> Result<Verdict> {
+    let (copy, steps) = copy(course, only)?;
     if steps.is_empty() {
         writeln!(out, "No steps yet: there are no exercises to check.")?;
         return Ok(Verdict::Pass);
@@ -54,17 +97,7 @@ pub fn run(course: &Course, out: &mut dyn Write) -> Result<Verdict> {
 /// Checks one step in the copy `copy`; returns how many problems it found.
 fn check_step(copy: &Course, step: &Step, out: &mut dyn Write) -> Result<usize> {
     writeln!(out, "{}: {}", step.label(), step.title)?;
-    let files = exercises::load(copy, step)?;
-    for file in &files {
-        if file.regions.iter().any(|r| r.is_stubbed(&file.reference)) {
-            bail!(
-                "{} is started in this working tree ({} holds stubs): run `just solution {} --restore` first",
-                step.label(),
-                file.path.display(),
-                step.arg()
-            );
-        }
-    }
+    let files = reference_files(copy, step)?;
     let mut problems = 0;
 
     let reference = checks::run(copy, step, RunOptions::default())?;
@@ -91,36 +124,188 @@ fn check_step(copy: &Course, step: &Step, out: &mut dyn Write) -> Result<usize> 
     for file in &files {
         files::write(&step.dir.join(&file.path), &file.stubbed(step))?;
     }
-    let result = check_stubs(copy, step, out);
+    let result = check_stubs(copy, step, out).and_then(|(found, stubbed)| match stubbed {
+        Some(_) => {
+            let chapter = Chapter::load(copy, step);
+            let exercises = chapter::book_order(step, &files, &chapter);
+            Ok(found + check_alone(copy, step, &files, &exercises, out)?)
+        }
+        None => Ok(found),
+    });
     for file in &files {
         files::write(&step.dir.join(&file.path), &file.reference)?;
     }
     Ok(problems + result?)
 }
 
-/// Steps 2 and 3, with the step stubbed.
-fn check_stubs(copy: &Course, step: &Step, out: &mut dyn Write) -> Result<usize> {
+/// Writes the step's exercise files with the regions `stubbed` says
+/// stubbed and the reference in the others.
+pub(crate) fn write_with_stubs(
+    step: &Step,
+    files: &[ExerciseFile],
+    stubbed: impl Fn(&str) -> bool,
+) -> Result<()> {
+    for file in files {
+        let text = regions::replace_bodies(&file.reference, &file.regions, |region| {
+            if stubbed(&region.id) {
+                region.stub_line(step.number)
+            } else {
+                region.body(&file.reference).to_string()
+            }
+        });
+        files::write(&step.dir.join(&file.path), &text)?;
+    }
+    Ok(())
+}
+
+/// The problem of a run that did not build, if it did not.
+pub(crate) fn build_problem(report: &Report, what: &str) -> Option<String> {
+    let errors = report.build_error.as_ref()?;
+    let first = crate::diagnose::first_compile_error(errors)
+        .map(|e| e.text)
+        .unwrap_or_else(|| errors.clone());
+    Some(format!(
+        "the step does not build with {what}:\n{}",
+        indent(&first)
+    ))
+}
+
+/// Step 4: each exercise stubbed alone, in the book's order.
+fn check_alone(
+    copy: &Course,
+    step: &Step,
+    files: &[ExerciseFile],
+    exercises: &[Exercise],
+    out: &mut dyn Write,
+) -> Result<usize> {
+    let started = Instant::now();
+    let rows: Vec<(String, String)> = exercises
+        .iter()
+        .map(|e| {
+            (
+                e.id.clone(),
+                format!("{}:{}", e.file.display(), e.region.line),
+            )
+        })
+        .collect();
+    let widths = column_widths(&rows);
+    writeln!(
+        out,
+        "  ..    each exercise stubbed alone, in the book's order: the checks that fail"
+    )?;
+    writeln!(out, "{}", row(widths, "exercise", "region", "fail alone"))?;
+    out.flush()?;
+    let mut problems = Vec::new();
+    for (exercise, (id, place)) in exercises.iter().zip(&rows) {
+        write_with_stubs(step, files, |other| other == exercise.id)?;
+        let alone = checks::run(copy, step, RunOptions::default())?;
+        writeln!(
+            out,
+            "{}",
+            row(widths, id, place, &alone.failed().to_string())
+        )?;
+        out.flush()?;
+        let region = format!("EXERCISE({id}) at {}", exercise.location(copy, step));
+        if let Some(problem) = build_problem(&alone, &format!("{region} stubbed alone")) {
+            problems.push(problem);
+        } else if alone.failed() == 0 {
+            problems.push(format!(
+                "{region}: no check fails with only it stubbed, so nothing tests it"
+            ));
+        }
+    }
+    let runs = exercises.len();
+    if problems.is_empty() {
+        writeln!(
+            out,
+            "  ok    every exercise, stubbed alone, fails a check ({runs} runs in {})",
+            duration(started.elapsed())
+        )?;
+    } else {
+        for problem in &problems {
+            writeln!(out, "  FAIL  {problem}")?;
+        }
+        writeln!(
+            out,
+            "          ({runs} runs in {})",
+            duration(started.elapsed())
+        )?;
+    }
+    Ok(problems.len())
+}
+
+/// The widths of a table's first two columns.
+pub(crate) fn column_widths(rows: &[(String, String)]) -> (usize, usize) {
+    (
+        rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(8),
+        rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(6),
+    )
+}
+
+/// One row of a table of exercises.
+pub(crate) fn row(widths: (usize, usize), id: &str, place: &str, count: &str) -> String {
+    format!(
+        "          {id:<0$}  {place:<1$}  {count:>10}",
+        widths.0, widths.1
+    )
+    .trim_end()
+    .to_string()
+}
+
+pub(crate) fn indent(text: &str) -> String {
+    text.lines()
+        .map(|line| format!("          {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `2m05s`, `41s`.
+pub(crate) fn duration(elapsed: Duration) -> String {
+    let seconds = elapsed.as_secs();
+    if seconds >= 60 {
+        format!("{}m{:02}s", seconds / 60, seconds % 60)
+    } else {
+        format!("{seconds}s")
+    }
+}
+
+/// Steps 2 and 3, with the step stubbed: the problems found, and the
+/// stubbed run when the step's checks built.
+fn check_stubs(copy: &Course, step: &Step, out: &mut dyn Write) -> Result<(usize, Option<Report>)> {
     let build = copy
         .cargo()
         .args(["build", "--workspace", "--all-targets", "--color", "never"])
         .output()
         .context("could not run cargo build")?;
-    if !build.status.success() {
+    // A workspace that does not build is a problem, but the step's own
+    // checks build and run on their own: the checks below still say what
+    // they can.
+    let mut problems = 0;
+    if build.status.success() {
         writeln!(
             out,
-            "  FAIL  the workspace does not build with {} stubbed:",
+            "  ok    the workspace builds with {} stubbed",
             step.label()
         )?;
-        for line in libtest::compiler_errors(&String::from_utf8_lossy(&build.stderr)).lines() {
+    } else {
+        problems += 1;
+        let stderr = String::from_utf8_lossy(&build.stderr);
+        writeln!(
+            out,
+            "  FAIL  the workspace does not build with {} stubbed; the first error:",
+            step.label()
+        )?;
+        let first = crate::diagnose::first_compile_error(&stderr)
+            .map(|e| e.text)
+            .unwrap_or_else(|| libtest::compiler_errors(&stderr));
+        writeln!(out, "{}", indent(&first))?;
+        for line in stderr
+            .lines()
+            .filter(|l| l.starts_with("error: could not compile"))
+        {
             writeln!(out, "          {line}")?;
         }
-        return Ok(1);
     }
-    writeln!(
-        out,
-        "  ok    the workspace builds with {} stubbed",
-        step.label()
-    )?;
 
     let stubbed = checks::run(copy, step, RunOptions::default())?;
     if let Some(errors) = &stubbed.build_error {
@@ -128,7 +313,7 @@ fn check_stubs(copy: &Course, step: &Step, out: &mut dyn Write) -> Result<usize>
             out,
             "  FAIL  the stubbed step's tests do not build:\n{errors}"
         )?;
-        return Ok(1);
+        return Ok((problems + 1, None));
     }
     let passing: Vec<_> = stubbed
         .checks
@@ -138,7 +323,7 @@ fn check_stubs(copy: &Course, step: &Step, out: &mut dyn Write) -> Result<usize>
         .collect();
     if stubbed.total() == 0 {
         writeln!(out, "  FAIL  the step has no checks")?;
-        return Ok(1);
+        return Ok((problems + 1, None));
     }
     if passing.is_empty() {
         writeln!(
@@ -147,7 +332,7 @@ fn check_stubs(copy: &Course, step: &Step, out: &mut dyn Write) -> Result<usize>
             stubbed.failed(),
             skipped(&stubbed)
         )?;
-        return Ok(0);
+        return Ok((problems, Some(stubbed)));
     }
     writeln!(
         out,
@@ -157,7 +342,7 @@ fn check_stubs(copy: &Course, step: &Step, out: &mut dyn Write) -> Result<usize>
     for name in passing {
         writeln!(out, "          {name}")?;
     }
-    Ok(1)
+    Ok((problems + 1, Some(stubbed)))
 }
 
 /// ` (2 skipped on this machine)`, or nothing.

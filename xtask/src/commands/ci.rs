@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::commands::{book, check_exercises, setup};
+use crate::commands::{book, check_exercises, exercise_table, setup};
 use crate::{Course, Verdict};
 
 /// The environment variable that tells interop tests a missing peer tool
@@ -55,7 +55,11 @@ const STAGES: &[Stage] = &[
     },
     Stage {
         name: "check-exercises",
-        run: check_exercises::run,
+        run: |course, out| check_exercises::run(course, None, out),
+    },
+    Stage {
+        name: "exercise-table",
+        run: |course, out| exercise_table::run(course, None, out),
     },
     Stage {
         name: "book --check",

@@ -5,6 +5,8 @@ pub mod book;
 pub mod check_exercises;
 pub mod ci;
 pub mod doctor;
+pub mod exercise_table;
+pub mod hint;
 pub mod setup;
 pub mod solution;
 pub mod start;

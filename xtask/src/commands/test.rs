@@ -2,41 +2,125 @@
 
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
+use crate::chapter::{self, Chapter, Exercise};
 use crate::checks::{self, RunOptions};
 use crate::libtest::{Outcome, Report};
+use crate::owners::{self, Memory};
 use crate::progress::{Progress, StepProgress};
 use crate::steps::Step;
-use crate::{Course, Verdict};
+use crate::{Course, Verdict, diagnose, exercises, regions};
 
-/// Runs the checks of the step named `step`, or of every step.
+/// Runs the checks of the step named `step`, or of every step; with
+/// `exercise`, only the checks of that exercise of the step.
 pub fn run(
     course: &Course,
     step: Option<&str>,
+    exercise: Option<&str>,
     options: RunOptions,
     out: &mut dyn Write,
 ) -> Result<Verdict> {
     match step {
-        Some(name) => one(course, &course.step(name)?, options, out),
+        Some(name) => one(course, &course.step(name)?, exercise, options, out),
         None => all(course, options, out),
     }
 }
 
-/// One step: a line per check, the counts, then the first failure in full.
-fn one(course: &Course, step: &Step, options: RunOptions, out: &mut dyn Write) -> Result<Verdict> {
+/// The libtest names that may be `check` (`sample::parses` is test
+/// `parses` of `tests/sample.rs`, or unit test `sample::parses`).
+fn libtest_names(check: &str) -> Vec<String> {
+    let mut names = vec![check.to_string()];
+    if let Some((_, rest)) = check.split_once("::") {
+        names.push(rest.to_string());
+    }
+    names
+}
+
+/// One step: its checks in the book's order of their exercises, the counts,
+/// then the first failure in full.
+fn one(
+    course: &Course,
+    step: &Step,
+    only: Option<&str>,
+    options: RunOptions,
+    out: &mut dyn Write,
+) -> Result<Verdict> {
     writeln!(out, "{}: {}", step.label(), step.title)?;
-    let report = checks::run(course, step, options)?;
-    record(course, step, &report)?;
+    let files = exercises::load(course, step)?;
+    let chapter = Chapter::load(course, step);
+    let exercises = chapter::book_order(step, &files, &chapter);
+    let mut memory = Memory::load(course, step);
+    let names: Vec<String> = match only {
+        Some(id) => {
+            if !exercises.iter().any(|e| e.id == id) {
+                let known: Vec<_> = exercises.iter().map(|e| e.id.as_str()).collect();
+                bail!(
+                    "{} has no exercise `{id}`; its exercises are {}",
+                    step.label(),
+                    known.join(", ")
+                );
+            }
+            memory
+                .exercises
+                .iter()
+                .filter(|(_, owner)| *owner == id)
+                .flat_map(|(check, _)| libtest_names(check))
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    let mut report = checks::run_only(course, step, options, &names)?;
+    if only.is_none() {
+        record(course, step, &report)?;
+    }
     if let Some(errors) = &report.build_error {
         writeln!(out, "{} does not build:\n\n{errors}", step.label())?;
+        first_error(course, errors, out)?;
         return Ok(Verdict::Fail);
     }
+    let run = owners::this_run(step, &chapter, &exercises, &report);
+    memory.learn(&exercises, &run, &report, only.is_none());
+    memory.save(course, step)?;
+    let owner = |name: &str| -> Option<usize> {
+        let id = run.get(name).or_else(|| memory.exercises.get(name))?;
+        exercises.iter().position(|e| e.id == *id)
+    };
+    if let Some(id) = only {
+        report
+            .checks
+            .retain(|check| owner(&check.name).is_some_and(|at| exercises[at].id == id));
+        report.crashes.clear();
+    }
+    report
+        .checks
+        .sort_by_key(|check| (owner(&check.name).unwrap_or(usize::MAX), check.name.clone()));
+
+    let grouped = report.checks.iter().any(|c| owner(&c.name).is_some());
+    let mut group: Option<Option<usize>> = None;
     for check in &report.checks {
+        let indent = if grouped {
+            let at = owner(&check.name);
+            if group != Some(at) {
+                group = Some(at);
+                match at {
+                    Some(at) => writeln!(
+                        out,
+                        "  exercise {} ({})",
+                        exercises[at].id,
+                        working_location(course, step, &exercises[at])
+                    )?,
+                    None => writeln!(out, "  other checks")?,
+                }
+            }
+            "    "
+        } else {
+            "  "
+        };
         match &check.outcome {
-            Outcome::Passed => writeln!(out, "  pass  {}", check.name)?,
-            Outcome::Failed(_) => writeln!(out, "  FAIL  {}", check.name)?,
-            Outcome::Skipped(reason) => writeln!(out, "  skip  {} ({reason})", check.name)?,
+            Outcome::Passed => writeln!(out, "{indent}pass  {}", check.name)?,
+            Outcome::Failed(_) => writeln!(out, "{indent}FAIL  {}", check.name)?,
+            Outcome::Skipped(reason) => writeln!(out, "{indent}skip  {} ({reason})", check.name)?,
         }
     }
     for crash in &report.crashes {
@@ -47,7 +131,19 @@ fn one(course: &Course, step: &Step, options: RunOptions, out: &mut dyn Write) -
             crash.target, crash.unreported
         )?;
     }
-    writeln!(out, "{}", summary(step, &report))?;
+    let label = match only {
+        Some(id) => format!("{}, exercise {id}", step.label()),
+        None => step.label(),
+    };
+    if let (Some(id), true) = (only, report.checks.is_empty()) {
+        writeln!(
+            out,
+            "No check is known to test exercise {id} yet: `just test {}` runs them all and learns which check tests what.",
+            step.arg()
+        )?;
+        return Ok(Verdict::Fail);
+    }
+    writeln!(out, "{}", summary(&label, &report))?;
     if step.needs_root
         && report.skipped() > 0
         && let Err(why) = workshop::privileges()
@@ -60,6 +156,7 @@ fn one(course: &Course, step: &Step, options: RunOptions, out: &mut dyn Write) -
         )?;
     }
     if let Some((check, panic)) = report.first_failure() {
+        let exercise = owner(&check.name).map(|at| &exercises[at]);
         writeln!(out, "\nFirst failure: {}", check.name)?;
         for line in panic.message.lines() {
             writeln!(out, "  {line}")?;
@@ -67,14 +164,36 @@ fn one(course: &Course, step: &Step, options: RunOptions, out: &mut dyn Write) -
         if let Some(location) = &panic.location {
             writeln!(out, "  (panicked at {location})")?;
         }
-        let read = panic.read.clone().unwrap_or_else(|| step.chapter_path());
+        let read = panic
+            .read
+            .clone()
+            .or_else(|| exercise.map(|e| e.section.clone()))
+            .unwrap_or_else(|| step.chapter_path());
+        if let Some(snapshot) = &panic.snapshot {
+            writeln!(
+                out,
+                "  Compare with the snapshot file {snapshot}; the book section {read} explains it. \
+                 Fix the code, not the snapshot: it is the answer key."
+            )?;
+        }
+        if let Some(exercise) = exercise {
+            writeln!(
+                out,
+                "Exercise: EXERCISE({}) at {}",
+                exercise.id,
+                working_location(course, step, exercise)
+            )?;
+        }
         writeln!(out, "Read: {read}")?;
+        writeln!(out, "Stuck? `just hint {}` gives a hint.", step.arg())?;
     } else if report.ok() {
         if report.skipped() > 0 {
             writeln!(
                 out,
                 "Every check that can run here passes; the skipped ones say what they need."
             )?;
+        } else if only.is_some() {
+            writeln!(out, "Every check of this exercise passes.")?;
         } else if report.total() > 0 {
             writeln!(out, "{} is done.", step.label())?;
         }
@@ -82,10 +201,61 @@ fn one(course: &Course, step: &Step, options: RunOptions, out: &mut dyn Write) -
     Ok(Verdict::from_ok(report.ok()))
 }
 
+/// Where `exercise` is in the learner's file now (its line moves as they
+/// write): `steps/01-sample/src/lib.rs:8`.
+pub(crate) fn working_location(course: &Course, step: &Step, exercise: &Exercise) -> String {
+    let path = step.dir.join(&exercise.file);
+    let line = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| regions::parse(&exercise.file, &text).ok())
+        .and_then(|regions| regions.into_iter().find(|r| r.id == exercise.id))
+        .map_or(exercise.region.line, |r| r.line);
+    format!(
+        "{}:{line}",
+        path.strip_prefix(course.root()).unwrap_or(&path).display()
+    )
+}
+
+/// The compiler's first error again, after cargo's output, with the
+/// exercise region it is in.
+pub(crate) fn first_error(course: &Course, errors: &str, out: &mut dyn Write) -> Result<()> {
+    let Some(error) = diagnose::first_compile_error(errors) else {
+        return Ok(());
+    };
+    let steps = course.steps()?;
+    let located = match (&error.path, error.line) {
+        (Some(path), Some(line)) => diagnose::region_at(course, &steps, path, line),
+        _ => None,
+    };
+    match (&located, &error.path, error.line) {
+        (Some(located), _, _) => writeln!(out, "\nFirst error, in {}:", located.describe())?,
+        (None, Some(path), Some(line)) => writeln!(
+            out,
+            "\nFirst error, at {}:{line}, outside the exercise regions:",
+            path.display()
+        )?,
+        _ => writeln!(out, "\nFirst error:")?,
+    }
+    for line in error.text.lines() {
+        writeln!(out, "  {line}")?;
+    }
+    if let Some(located) = &located {
+        let step = &located.step;
+        let files = exercises::load(course, step)?;
+        let chapter = Chapter::load(course, step);
+        let section = chapter::book_order(step, &files, &chapter)
+            .into_iter()
+            .find(|e| e.id == located.region.id)
+            .map_or_else(|| step.chapter_path(), |e| e.section);
+        writeln!(out, "Read: {section}")?;
+    }
+    Ok(())
+}
+
 /// `step 01: 3/5 checks pass (1 failing, 1 skipped)`.
-fn summary(step: &Step, report: &Report) -> String {
+fn summary(label: &str, report: &Report) -> String {
     if report.total() == 0 {
-        return format!("{}: no checks yet", step.label());
+        return format!("{label}: no checks yet");
     }
     let mut extra = Vec::new();
     if report.failed() > 0 {
@@ -100,8 +270,7 @@ fn summary(step: &Step, report: &Report) -> String {
         format!(" ({})", extra.join(", "))
     };
     format!(
-        "{}: {}/{} checks pass{extra}",
-        step.label(),
+        "{label}: {}/{} checks pass{extra}",
         report.passed(),
         report.total()
     )

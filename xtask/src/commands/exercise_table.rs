@@ -1,0 +1,142 @@
+//! `exercise-table`: the pass count after each exercise, in the book's
+//! order, which must rise every time.
+//!
+//! For each step, in the same copy of the workspace as `check-exercises`,
+//! with exercises 1..k written (the reference) and the rest stubbed, for k
+//! from 0 to the number of exercises, in the book's order
+//! ([`crate::chapter`]): the number of checks that pass. A learner who works
+//! through the chapter sees the count move after every exercise; an exercise
+//! after which it does not rise is named, and the command fails. The table
+//! is what a chapter's "In what order" section shows.
+//!
+//! Each k is one run of the step's own checks (`cargo test -p <package>
+//! --tests`), so a step of n exercises takes n + 1 runs. CI runs it as a
+//! stage of its own, after `check-exercises`.
+
+use std::io::Write;
+use std::time::Instant;
+
+use anyhow::Result;
+
+use super::check_exercises::{
+    build_problem, column_widths, copy, duration, reference_files, row, write_with_stubs,
+};
+use crate::chapter::{self, Chapter};
+use crate::checks::{self, RunOptions};
+use crate::steps::Step;
+use crate::{Course, Verdict, files};
+
+/// The table of every step of `course`, or of the one `only` names.
+pub fn run(course: &Course, only: Option<&str>, out: &mut dyn Write) -> Result<Verdict> {
+    let (copy, steps) = copy(course, only)?;
+    if steps.is_empty() {
+        writeln!(out, "No steps yet: there are no exercises to count.")?;
+        return Ok(Verdict::Pass);
+    }
+    let mut problems = 0;
+    for step in &steps {
+        problems += table(&copy, step, out)?;
+    }
+    if problems == 0 {
+        writeln!(
+            out,
+            "exercise-table: in {} step(s), the count rises after every exercise.",
+            steps.len()
+        )?;
+    } else {
+        writeln!(out, "exercise-table: {problems} problem(s) found.")?;
+    }
+    Ok(Verdict::from_ok(problems == 0))
+}
+
+/// One step's table; returns how many problems it found.
+fn table(copy: &Course, step: &Step, out: &mut dyn Write) -> Result<usize> {
+    writeln!(out, "{}: {}", step.label(), step.title)?;
+    let files = reference_files(copy, step)?;
+    let chapter = Chapter::load(copy, step);
+    let exercises = chapter::book_order(step, &files, &chapter);
+    if exercises.is_empty() {
+        writeln!(out, "  no exercises")?;
+        return Ok(0);
+    }
+    let started = Instant::now();
+    let rows: Vec<(String, String)> = exercises
+        .iter()
+        .map(|e| {
+            (
+                e.id.clone(),
+                format!("{}:{}", e.file.display(), e.region.line),
+            )
+        })
+        .collect();
+    let widths = column_widths(&rows);
+    writeln!(
+        out,
+        "  The checks passing after each exercise, in the order of {}:",
+        chapter.path
+    )?;
+    writeln!(out, "{}", row(widths, "after", "region", "passing"))?;
+    out.flush()?;
+    let mut problems = Vec::new();
+    let mut before: Option<usize> = None;
+    let result = (|| -> Result<()> {
+        for k in 0..=exercises.len() {
+            write_with_stubs(step, &files, |id| {
+                exercises
+                    .iter()
+                    .position(|e| e.id == id)
+                    .is_some_and(|at| at >= k)
+            })?;
+            let report = checks::run(copy, step, RunOptions::default())?;
+            let (id, place) = match k {
+                0 => ("(start)".to_string(), String::new()),
+                _ => rows[k - 1].clone(),
+            };
+            let count = format!("{}/{}", report.passed(), report.total());
+            writeln!(out, "{}", row(widths, &id, &place, &count))?;
+            out.flush()?;
+            let what = match k {
+                0 => "every exercise stubbed".to_string(),
+                _ => format!(
+                    "EXERCISE({id}) at {} and the ones before it written",
+                    exercises[k - 1].location(copy, step)
+                ),
+            };
+            if let Some(problem) = build_problem(&report, &what) {
+                problems.push(problem);
+            } else if let Some(previous) = before
+                && report.passed() <= previous
+            {
+                problems.push(format!(
+                    "EXERCISE({id}) at {}: the count does not rise after it ({previous} before, {} after)",
+                    exercises[k - 1].location(copy, step),
+                    report.passed()
+                ));
+            }
+            before = Some(report.passed());
+        }
+        Ok(())
+    })();
+    for file in &files {
+        files::write(&step.dir.join(&file.path), &file.reference)?;
+    }
+    result?;
+    let runs = exercises.len() + 1;
+    if problems.is_empty() {
+        writeln!(
+            out,
+            "  ok    the count rises after every exercise ({runs} runs in {})",
+            duration(started.elapsed())
+        )?;
+    } else {
+        for problem in &problems {
+            writeln!(out, "  FAIL  {problem}")?;
+        }
+        writeln!(
+            out,
+            "          ({runs} runs in {})",
+            duration(started.elapsed())
+        )?;
+    }
+    Ok(problems.len())
+}
