@@ -37,6 +37,10 @@ pub fn run(course: &Course, step: &Step, options: RunOptions) -> Result<Report> 
 ///
 /// insta runs with `INSTA_UPDATE=no` and `INSTA_FORCE_PASS=0`: a learner's
 /// output never becomes a snapshot, and a snapshot failure is a failure.
+/// Backtraces are off (`RUST_BACKTRACE=0`): the runner shows its own
+/// teaching message, and a check of steps 05 and later that forks while
+/// other checks panic (a stubbed step: every check does) would wait forever
+/// in the child on the backtrace lock another thread held.
 pub fn run_only(
     course: &Course,
     step: &Step,
@@ -58,6 +62,7 @@ pub fn run_only(
         .args(["--", "--color", "never", "--show-output"])
         .env("INSTA_UPDATE", "no")
         .env("INSTA_FORCE_PASS", "0")
+        .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::null())
         .stdout(writer.try_clone()?)
         .stderr(writer);
