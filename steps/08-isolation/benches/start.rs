@@ -4,12 +4,12 @@
 //! filesystem.
 //!
 //! ```text
-//! sudo cargo bench -p step-06-namespaces --bench start     (or: just bench)
+//! sudo cargo bench -p step-08-isolation --bench start     (or: just bench)
 //! ```
 //!
 //! The image is this machine's busybox-static as the bundled registry serves
 //! it (`library/busybox`), pulled once, untimed, into a store of the
-//! benchmark's own. The three tools then start `/bin/true` in its root
+//! benchmark's own. The four runs then start `/bin/true` in its root
 //! filesystem, [`RUNS`] times each, taking turns, after a few untimed runs
 //! that warm the page cache:
 //!
@@ -17,7 +17,12 @@
 //!   net and cgroup namespaces, the root bound onto itself, a fresh /proc, a
 //!   hostname, lo up, a chroot, and a supervisor outside. It runs as this
 //!   binary started again with [`CHILD_DOCKERLESS`], which parses that
-//!   command line and does what `dockerless run` does;
+//!   command line and does what step 06's `dockerless run` does;
+//! - `dockerless --home DIR run --memory 64m --pids-limit 64 IMAGE
+//!   /bin/true`, as the tool runs it (step 08): all of the above with
+//!   pivot_root instead of chroot, Docker's /dev and masked paths, a cgroup
+//!   with those limits and Docker's capabilities, started with
+//!   [`CHILD_ISOLATED`];
 //! - `unshare --fork --pid --mount --uts --ipc --net --mount-proc --root
 //!   ROOTFS /bin/true`: the namespaces and /proc, nothing else;
 //! - `crun run --bundle B ID`: the OCI runtime, with the default `crun spec`
@@ -58,6 +63,7 @@ use step_01_registry::cli::RegistryArgs;
 use step_02_layers::cli::StoreArgs;
 use step_02_layers::store::Store;
 use step_06_namespaces::cli::RunArgs;
+use step_08_isolation::cli::RunArgs as IsolatedArgs;
 
 /// Timed runs of each tool; the report shows the median.
 const RUNS: usize = 200;
@@ -71,6 +77,13 @@ const TRUE: &str = "/bin/true";
 /// The argument that makes this binary `dockerless`, for `run` only:
 /// `--child-dockerless --home DIR run IMAGE COMMAND...`.
 const CHILD_DOCKERLESS: &str = "--child-dockerless";
+
+/// The argument that makes this binary `dockerless` with step 08's
+/// isolation: `--child-isolated --home DIR run --memory 64m ... IMAGE COMMAND`.
+const CHILD_ISOLATED: &str = "--child-isolated";
+
+/// The limits the isolated runs set, as the issue for step 08 asked.
+const LIMITS: [&str; 4] = ["--memory", "64m", "--pids-limit", "64"];
 
 /// The argument that makes this binary the helper that measures crun:
 /// `--child-crun-mounts <crun> <state dir> <bundle>`. It reads a container
@@ -86,12 +99,14 @@ const NAMESPACES: [&str; 6] = ["pid", "network", "ipc", "uts", "mount", "cgroup"
 /// The targets, from the issue that asked for this benchmark.
 const MAX_RATIO_TO_UNSHARE: f64 = 1.2;
 const MAX_RATIO_TO_CRUN: f64 = 0.5;
+const MAX_ISOLATED_TO_CRUN: f64 = 0.5;
 
 fn main() -> ExitCode {
     common::bench_main(
         "start",
         &[
             (CHILD_DOCKERLESS, child_dockerless),
+            (CHILD_ISOLATED, child_isolated),
             (CHILD_CRUN_MOUNTS, child_crun_mounts),
         ],
         run,
@@ -124,6 +139,37 @@ fn child_dockerless(args: &[String]) -> BenchResult<()> {
     )?;
     let Subcommand::Run(run) = &cli.command;
     let code = step_06_namespaces::cli::run_command(run, &cli.registry, &cli.store)?;
+    if code != 0 {
+        return Err(format!("the container exited with {code}").into());
+    }
+    Ok(())
+}
+
+/// The same command line for step 08's `run`: pivot_root, /dev, masked
+/// paths, a cgroup with limits, capabilities.
+#[derive(clap::Parser)]
+#[command(name = "dockerless")]
+struct IsolatedCli {
+    #[command(flatten)]
+    registry: RegistryArgs,
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(subcommand)]
+    command: IsolatedSubcommand,
+}
+
+#[derive(clap::Subcommand)]
+enum IsolatedSubcommand {
+    Run(IsolatedArgs),
+}
+
+/// `dockerless run` as the tool runs it (step 08), in this process.
+fn child_isolated(args: &[String]) -> BenchResult<()> {
+    let cli = <IsolatedCli as clap::Parser>::try_parse_from(
+        std::iter::once("dockerless").chain(args.iter().map(String::as_str)),
+    )?;
+    let IsolatedSubcommand::Run(run) = &cli.command;
+    let code = step_08_isolation::cli::run_command(run, &cli.registry, &cli.store)?;
     if code != 0 {
         return Err(format!("the container exited with {code}").into());
     }
@@ -192,7 +238,7 @@ impl Tools {
 fn run() -> BenchResult<()> {
     if !nix::unistd::geteuid().is_root() {
         return Err("needs root to make namespaces for all three tools: \
-                    sudo cargo bench -p step-06-namespaces --bench start"
+                    sudo cargo bench -p step-08-isolation --bench start"
             .into());
     }
     if !Path::new(HOST_BUSYBOX).is_file() {
@@ -229,6 +275,17 @@ fn run() -> BenchResult<()> {
         image.clone(),
         TRUE.to_string(),
     ];
+    let isolated: Vec<String> = [
+        std::env::current_exe()?.display().to_string(),
+        CHILD_ISOLATED.to_string(),
+        "--home".to_string(),
+        home.display().to_string(),
+        "run".to_string(),
+    ]
+    .into_iter()
+    .chain(LIMITS.iter().map(|s| s.to_string()))
+    .chain([image.clone(), TRUE.to_string()])
+    .collect();
     let unshare = [
         tools.unshare.display().to_string(),
         "--fork".to_string(),
@@ -248,6 +305,7 @@ fn run() -> BenchResult<()> {
     eprintln!("start benchmark: {WARM_UP} untimed runs of each tool");
     for _ in 0..WARM_UP {
         peers::measure(&dockerless, &[])?;
+        peers::measure(&isolated, &[])?;
         peers::measure(&unshare, &[])?;
         crun.measure()?;
     }
@@ -255,10 +313,11 @@ fn run() -> BenchResult<()> {
     let mut results = Results::default();
     for round in 0..RUNS {
         // Each round starts with a different tool, so none always runs first.
-        for turn in 0..3 {
-            match (round + turn) % 3 {
+        for turn in 0..4 {
+            match (round + turn) % 4 {
                 0 => results.dockerless.push(peers::measure(&dockerless, &[])?),
-                1 => results.unshare.push(peers::measure(&unshare, &[])?),
+                1 => results.isolated.push(peers::measure(&isolated, &[])?),
+                2 => results.unshare.push(peers::measure(&unshare, &[])?),
                 _ => results.crun.push(crun.measure()?),
             }
         }
@@ -384,7 +443,10 @@ impl CrunHelper {
 /// Every run of every tool.
 #[derive(Default)]
 struct Results {
+    /// Step 06's `run`: the namespaces only.
     dockerless: Vec<Sample>,
+    /// Step 08's `run`, as the tool runs it, with `LIMITS`.
+    isolated: Vec<Sample>,
     unshare: Vec<Sample>,
     crun: Vec<Sample>,
 }
@@ -408,10 +470,12 @@ fn quantile_ms(samples: &[Sample], fraction: f64) -> f64 {
 
 fn report(tools: &Tools, setting: &Setting, results: &Results) -> String {
     let ours = Summary::of(&results.dockerless);
+    let isolated = Summary::of(&results.isolated);
     let unshare = Summary::of(&results.unshare);
     let crun = Summary::of(&results.crun);
     let to_unshare = ours.seconds / unshare.seconds;
     let to_crun = ours.seconds / crun.seconds;
+    let isolated_to_crun = isolated.seconds / crun.seconds;
     let targets = [
         Target {
             goal: format!(
@@ -424,6 +488,15 @@ fn report(tools: &Tools, setting: &Setting, results: &Results) -> String {
             goal: format!("dockerless run ≤ {MAX_RATIO_TO_CRUN} × crun run (median start to exit)"),
             measured: format!("{to_crun:.2} ×"),
             met: to_crun <= MAX_RATIO_TO_CRUN,
+        },
+        Target {
+            goal: format!(
+                "dockerless run {} (pivot_root, /dev, cgroup limits, capabilities) ≤ \
+                 {MAX_ISOLATED_TO_CRUN} × crun run",
+                LIMITS.join(" ")
+            ),
+            measured: format!("{isolated_to_crun:.2} ×"),
+            met: isolated_to_crun <= MAX_ISOLATED_TO_CRUN,
         },
     ];
 
@@ -463,7 +536,16 @@ fn report(tools: &Tools, setting: &Setting, results: &Results) -> String {
     );
     let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|");
     let rows = [
-        ("dockerless run", ours, &results.dockerless),
+        (
+            "dockerless run, namespaces only (step 06)",
+            ours,
+            &results.dockerless,
+        ),
+        (
+            "dockerless run --memory 64m --pids-limit 64 (step 08)",
+            isolated,
+            &results.isolated,
+        ),
         ("unshare", unshare, &results.unshare),
         ("crun run", crun, &results.crun),
     ];
@@ -487,6 +569,12 @@ fn report(tools: &Tools, setting: &Setting, results: &Results) -> String {
     );
     let _ = writeln!(
         w,
+        "- `dockerless --home STORE run {} IMAGE {TRUE}` (this binary with \
+         `{CHILD_ISOLATED}`: step 08's `run_command`, as the tool runs it)",
+        LIMITS.join(" ")
+    );
+    let _ = writeln!(
+        w,
         "- `unshare --fork --pid --mount --uts --ipc --net --mount-proc --root ROOTFS {TRUE}`"
     );
     let _ = writeln!(
@@ -495,7 +583,7 @@ fn report(tools: &Tools, setting: &Setting, results: &Results) -> String {
     );
     let _ = writeln!(
         w,
-        "\nReproduce: `sudo cargo bench -p step-06-namespaces --bench start` (or `just \
+        "\nReproduce: `sudo cargo bench -p step-08-isolation --bench start` (or `just \
          bench`, which runs every step's benchmarks)."
     );
     out
