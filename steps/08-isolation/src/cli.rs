@@ -112,6 +112,7 @@ pub fn run_command(args: &RunArgs, registry: &RegistryArgs, store: &StoreArgs) -
         read_only: args.read_only,
         cap_add: args.cap_add.clone(),
         cap_drop: args.cap_drop.clone(),
+        stats: args.stats,
     };
     let run = Run::prepare(&args.run, registry, store)?;
     let isolation = Isolation::new(&run.container, &run.rootfs, &options)?;

@@ -21,6 +21,8 @@ pub struct Options {
     pub read_only: bool,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
+    /// `--stats`: count the CPU time too.
+    pub stats: bool,
 }
 
 /// The isolation of one container.
@@ -29,6 +31,7 @@ pub struct Isolation {
     rootless: bool,
     read_only: bool,
     limits: Limits,
+    stats: bool,
     capabilities: Set,
     all: Set,
     cgroup: Mutex<Option<Cgroup>>,
@@ -47,6 +50,7 @@ impl Isolation {
             rootless: container.rootless(),
             read_only: options.read_only,
             limits: options.limits.clone(),
+            stats: options.stats,
             capabilities: capabilities::resolve(&options.cap_add, &options.cap_drop, all)?,
             all,
             cgroup: Mutex::new(None),
@@ -96,7 +100,7 @@ impl Isolation {
         let Some(layout) = layout else {
             return self.without_cgroup("this machine has no cgroup file system mounted".into());
         };
-        match Cgroup::create(layout, id, &self.limits) {
+        match Cgroup::create(layout, id, &self.limits, self.stats) {
             Ok(cgroup) => {
                 *self.cgroup.lock().unwrap() = Some(cgroup);
                 Ok(())

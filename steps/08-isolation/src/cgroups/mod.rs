@@ -156,11 +156,13 @@ pub struct Cgroup {
 }
 
 impl Cgroup {
-    /// Makes the cgroup `id` with `limits` in `layout`.
-    pub fn create(layout: &Layout, id: &str, limits: &Limits) -> Result<Cgroup> {
+    /// Makes the cgroup `id` with `limits` in `layout`; `cpu_time` asks
+    /// for the CPU time to be counted (v1 keeps it in a controller of its
+    /// own, made only when asked).
+    pub fn create(layout: &Layout, id: &str, limits: &Limits, cpu_time: bool) -> Result<Cgroup> {
         let dirs = match layout {
             Layout::V2 { root } => vec![v2::create(root, id, limits)?],
-            Layout::V1 { controllers } => v1::create(controllers, id, limits)?,
+            Layout::V1 { controllers } => v1::create(controllers, id, limits, cpu_time)?,
         };
         Ok(Cgroup {
             layout: layout.clone(),

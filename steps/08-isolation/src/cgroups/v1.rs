@@ -8,9 +8,14 @@ use std::path::{Path, PathBuf};
 /// How long one CPU period is, in microseconds.
 pub const CPU_PERIOD: u64 = 100_000;
 
-/// The controllers every container's cgroup goes in: what the limits
-/// and the statistics need.
-pub const CONTROLLERS: [&str; 4] = ["memory", "pids", "cpu", "cpuacct"];
+/// The controllers every container's cgroup goes in: memory (its limit,
+/// its peak, its OOM kills) and pids.
+pub const CONTROLLERS: [&str; 2] = ["memory", "pids"];
+
+/// The controllers added for a CPU limit or for the CPU time at the end.
+/// Each controller is one more directory to make and remove per container,
+/// so they are only made when needed.
+pub const CPU_CONTROLLERS: [&str; 2] = ["cpu", "cpuacct"];
 
 /// The `(controller, file, value)` writes that set `limits`, in an order
 /// the kernel accepts (the memory limit before memory+swap, which may not
@@ -43,10 +48,15 @@ pub fn create(
     controllers: &BTreeMap<String, PathBuf>,
     id: &str,
     limits: &Limits,
+    cpu_time: bool,
 ) -> Result<Vec<PathBuf>> {
     let mut dirs: Vec<PathBuf> = Vec::new();
     let mut by_controller = BTreeMap::new();
-    for controller in CONTROLLERS {
+    let cpu = cpu_time || limits.cpus.is_some() || limits.cpu_shares.is_some();
+    let wanted = CONTROLLERS
+        .iter()
+        .chain(CPU_CONTROLLERS.iter().filter(|_| cpu));
+    for &controller in wanted {
         let Some(mount) = controllers.get(controller) else {
             continue;
         };
