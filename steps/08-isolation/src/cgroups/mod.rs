@@ -236,12 +236,17 @@ pub(crate) fn read_key(path: &Path, key: &str) -> Option<u64> {
 pub(crate) fn sweep(parent: &Path) {
     let minute_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
     if let Ok(entries) = std::fs::read_dir(parent) {
+        // The type comes with the listing; only directories (a few, not the
+        // dozens of interface files beside them) are looked at further.
         for entry in entries.flatten() {
+            if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
             let old = entry
                 .metadata()
                 .and_then(|m| m.modified())
                 .is_ok_and(|modified| modified < minute_ago);
-            if old && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            if old {
                 let _ = std::fs::remove_dir(entry.path());
             }
         }
