@@ -116,9 +116,12 @@ pub fn run(course: &Course, out: &mut dyn Write) -> Result<Verdict> {
 
 /// `cargo ARGS` with `env`, its output streamed.
 fn cargo(course: &Course, args: &[&str], env: &[(&str, &str)]) -> Result<Verdict> {
+    // CI builds each thing once, from scratch: incremental caches would only
+    // take gigabytes of the disk the check-exercises copy needs.
     let status = course
         .cargo()
         .args(args)
+        .env("CARGO_INCREMENTAL", "0")
         .envs(env.iter().copied())
         .status()
         .with_context(|| format!("could not run cargo {}", args.join(" ")))?;
