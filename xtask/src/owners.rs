@@ -12,7 +12,8 @@
 //! What a run learns is kept in `.workshop/checks/<package>.json`, with the
 //! checks that failed in the last full run, so that a check that passes now
 //! still shows under its exercise, `test step-N EXERCISE` can run just its
-//! checks, and `hint` knows which exercise is the first unfinished one.
+//! checks (those it owns, and those seen stopping at it once the exercises
+//! before it were done), and `hint` knows which exercise is the first unfinished one.
 //! Straight after `start`, every check stops at a stub, so the first run
 //! maps nearly every check.
 
@@ -35,9 +36,29 @@ pub struct Memory {
     pub exercises: BTreeMap<String, String>,
     /// The checks that failed in the last full run.
     pub failing: BTreeSet<String>,
+    /// Check name to every exercise it was seen to depend on: a check whose
+    /// exercise is done goes on to stop at the next stub on its path.
+    #[serde(default)]
+    pub reaches: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Memory {
+    /// The checks known to test exercise `id`: those it owns, and those
+    /// seen stopping at it.
+    pub fn checks_of(&self, id: &str) -> BTreeSet<&str> {
+        let owned = self
+            .exercises
+            .iter()
+            .filter(|(_, owner)| *owner == id)
+            .map(|(check, _)| check.as_str());
+        let reaching = self
+            .reaches
+            .iter()
+            .filter(|(_, ids)| ids.contains(id))
+            .map(|(check, _)| check.as_str());
+        owned.chain(reaching).collect()
+    }
+
     fn path(course: &Course, step: &Step) -> PathBuf {
         course
             .state_dir()
@@ -74,6 +95,12 @@ impl Memory {
     ) {
         let index = |id: &str| exercises.iter().position(|e| e.id == id);
         for (check, id) in run {
+            if index(id).is_some() {
+                self.reaches
+                    .entry(check.clone())
+                    .or_default()
+                    .insert(id.clone());
+            }
             let earlier = match self.exercises.get(check) {
                 Some(known) => index(id) < index(known) || index(known).is_none(),
                 None => true,
@@ -282,6 +309,7 @@ pub fn b() -> i32 {
         memory.learn(&exercises, &run("second"), &report, false);
         memory.learn(&exercises, &run("first"), &report, false);
         assert_eq!(memory.exercises["t::check"], "second");
+        assert_eq!(memory.checks_of("first"), BTreeSet::from(["t::check"]));
         assert!(memory.failing.contains("t::check"));
         memory.learn(&exercises, &BTreeMap::new(), &Report::default(), true);
         assert!(memory.failing.is_empty());
