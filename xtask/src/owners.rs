@@ -40,9 +40,19 @@ pub struct Memory {
     /// exercise is done goes on to stop at the next stub on its path.
     #[serde(default)]
     pub reaches: BTreeMap<String, BTreeSet<String>>,
+    /// The exercise each failing check of the last full run stopped at, as
+    /// far as its failure said.
+    #[serde(default)]
+    pub last: BTreeMap<String, String>,
 }
 
 impl Memory {
+    /// The exercise a check that failed in the last full run is to be fixed
+    /// in: where its failure stopped, else the exercise it belongs to.
+    pub fn failing_at(&self, check: &str) -> Option<&String> {
+        self.last.get(check).or_else(|| self.exercises.get(check))
+    }
+
     /// The checks known to test exercise `id`: those it owns, and those
     /// seen stopping at it.
     pub fn checks_of(&self, id: &str) -> BTreeSet<&str> {
@@ -110,6 +120,7 @@ impl Memory {
             }
         }
         if full {
+            self.last = run.clone();
             self.failing = report
                 .checks
                 .iter()
@@ -310,6 +321,11 @@ pub fn b() -> i32 {
         memory.learn(&exercises, &run("first"), &report, false);
         assert_eq!(memory.exercises["t::check"], "second");
         assert_eq!(memory.checks_of("first"), BTreeSet::from(["t::check"]));
+        // It belongs to `second`, but the last full run saw it stop at `first`.
+        assert_eq!(
+            memory.failing_at("t::check").map(String::as_str),
+            Some("first")
+        );
         assert!(memory.failing.contains("t::check"));
         memory.learn(&exercises, &BTreeMap::new(), &Report::default(), true);
         assert!(memory.failing.is_empty());

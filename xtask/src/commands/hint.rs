@@ -34,7 +34,7 @@ pub fn run(course: &Course, name: &str, more: bool, out: &mut dyn Write) -> Resu
     let failing: BTreeSet<&str> = memory
         .failing
         .iter()
-        .filter_map(|check| memory.exercises.get(check))
+        .filter_map(|check| memory.failing_at(check))
         .map(String::as_str)
         .collect();
     let first = exercises.iter().find_map(|exercise| {
@@ -44,7 +44,7 @@ pub fn run(course: &Course, name: &str, more: bool, out: &mut dyn Write) -> Resu
             let check = memory
                 .failing
                 .iter()
-                .find(|c| memory.exercises.get(*c) == Some(&exercise.id))
+                .find(|c| memory.failing_at(c) == Some(&exercise.id))
                 .map(String::as_str)
                 .unwrap_or("");
             Some((
