@@ -2,8 +2,8 @@
 //! exercise of a step, never its solution.
 //!
 //! The first unfinished exercise, in the book's order, is the first whose
-//! region is still the stub, or that owns a check which failed in the last
-//! `just test step-N` (see [`crate::owners`]). Its hints come from its
+//! region is still the stub, or where a check that failed in the last
+//! `just test step-N` stopped (see [`crate::owners`]). Its hints come from its
 //! region's comments ([`crate::regions::guidance`]): `hint` shows the
 //! `// HINT:` lines, `hint --more` the `// HINT+:` lines too. An exercise
 //! without hints gets its instructions again, and every answer ends with the
