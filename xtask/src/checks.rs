@@ -1,7 +1,10 @@
 //! Running a step's checks.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
@@ -14,6 +17,19 @@ use crate::steps::Step;
 pub struct RunOptions {
     /// libtest's `--test-threads`; its default (one per core) when `None`.
     pub test_threads: Option<usize>,
+    /// How long the checks may run without a line of output before the run
+    /// is stopped as hung; [`idle_timeout`] when `None`.
+    pub idle_timeout: Option<Duration>,
+}
+
+/// How long a run of checks may stay silent: `$WORKSHOP_IDLE_TIMEOUT`
+/// seconds, else five minutes. Only the checks count, not the build before
+/// them: a cold build links for minutes without a word.
+pub fn idle_timeout() -> Duration {
+    std::env::var("WORKSHOP_IDLE_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(Duration::from_secs(300), Duration::from_secs)
 }
 
 /// Builds `step` and runs its checks: `cargo test -p <package> --tests
@@ -47,7 +63,7 @@ pub fn run_only(
     options: RunOptions,
     names: &[String],
 ) -> Result<Report> {
-    let (mut reader, writer) = std::io::pipe().context("could not create a pipe")?;
+    let (reader, writer) = std::io::pipe().context("could not create a pipe")?;
     let mut command = course.cargo();
     command
         .args([
@@ -72,16 +88,69 @@ pub fn run_only(
     if !names.is_empty() {
         command.arg("--exact").args(names);
     }
+    // A group of its own, so that a hung check (a child process that never
+    // exits, say) can be stopped with everything cargo started.
+    command.process_group(0);
     let mut child = command.spawn().context("could not run cargo test")?;
     // The command holds the pipe's write ends; reading to the end needs them closed.
     drop(command);
-    let mut output = Vec::new();
-    reader
-        .read_to_end(&mut output)
-        .context("could not read cargo test's output")?;
-    let status = child.wait().context("could not wait for cargo test")?;
+    let progress = Arc::new(Mutex::new((Vec::new(), Instant::now(), false)));
+    let reading = {
+        let progress = Arc::clone(&progress);
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(reader);
+            let mut line = Vec::new();
+            while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+                let mut progress = progress.lock().unwrap_or_else(|e| e.into_inner());
+                progress.2 |= line.starts_with(b"     Running ");
+                progress.0.append(&mut line);
+                progress.1 = Instant::now();
+            }
+        })
+    };
+    let timeout = options.idle_timeout.unwrap_or_else(idle_timeout);
+    let mut hung = false;
+    let status = loop {
+        if let Some(status) = child.try_wait().context("could not wait for cargo test")? {
+            break status;
+        }
+        let (idle, running) = {
+            let progress = progress.lock().unwrap_or_else(|e| e.into_inner());
+            (progress.1.elapsed(), progress.2)
+        };
+        if running && idle > timeout && !hung {
+            hung = true;
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // A process that left the group may still hold the pipe open: after a
+    // hang, take what came rather than wait for it.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while hung && !reading.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if !hung || reading.is_finished() {
+        let _ = reading.join();
+    }
+    let output = std::mem::take(&mut progress.lock().unwrap_or_else(|e| e.into_inner()).0);
     let output = String::from_utf8_lossy(&output);
     let mut report = libtest::parse(&output);
+    if hung {
+        let reason = format!(
+            "stopped after {}s without a word: a check hung (a child process that never exits, a lock never released?)",
+            timeout.as_secs()
+        );
+        for crash in &mut report.crashes {
+            crash.reason.get_or_insert_with(|| reason.clone());
+        }
+        if report.crashes.is_empty() {
+            report.build_error = Some(reason);
+        }
+        return Ok(report);
+    }
     if !status.success() && report.ok() {
         // Cargo failed before any test could fail: say what it said.
         report.build_error = Some(output.trim().to_string());

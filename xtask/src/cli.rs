@@ -114,7 +114,10 @@ impl Command {
                 course,
                 step.as_deref(),
                 exercise.as_deref(),
-                RunOptions { test_threads },
+                RunOptions {
+                    test_threads,
+                    idle_timeout: None,
+                },
                 out,
             ),
             Command::Hint { step, more } => hint::run(course, &step, more, out),

@@ -12,7 +12,8 @@
 //! What a run learns is kept in `.workshop/checks/<package>.json`, with the
 //! checks that failed in the last full run, so that a check that passes now
 //! still shows under its exercise, `test step-N EXERCISE` can run just its
-//! checks, and `hint` knows which exercise is the first unfinished one.
+//! checks (those it owns, and those seen stopping at it once the exercises
+//! before it were done), and `hint` knows which exercise is the first unfinished one.
 //! Straight after `start`, every check stops at a stub, so the first run
 //! maps nearly every check.
 
@@ -35,9 +36,39 @@ pub struct Memory {
     pub exercises: BTreeMap<String, String>,
     /// The checks that failed in the last full run.
     pub failing: BTreeSet<String>,
+    /// Check name to every exercise it was seen to depend on: a check whose
+    /// exercise is done goes on to stop at the next stub on its path.
+    #[serde(default)]
+    pub reaches: BTreeMap<String, BTreeSet<String>>,
+    /// The exercise each failing check of the last full run stopped at, as
+    /// far as its failure said.
+    #[serde(default)]
+    pub last: BTreeMap<String, String>,
 }
 
 impl Memory {
+    /// The exercise a check that failed in the last full run is to be fixed
+    /// in: where its failure stopped, else the exercise it belongs to.
+    pub fn failing_at(&self, check: &str) -> Option<&String> {
+        self.last.get(check).or_else(|| self.exercises.get(check))
+    }
+
+    /// The checks known to test exercise `id`: those it owns, and those
+    /// seen stopping at it.
+    pub fn checks_of(&self, id: &str) -> BTreeSet<&str> {
+        let owned = self
+            .exercises
+            .iter()
+            .filter(|(_, owner)| *owner == id)
+            .map(|(check, _)| check.as_str());
+        let reaching = self
+            .reaches
+            .iter()
+            .filter(|(_, ids)| ids.contains(id))
+            .map(|(check, _)| check.as_str());
+        owned.chain(reaching).collect()
+    }
+
     fn path(course: &Course, step: &Step) -> PathBuf {
         course
             .state_dir()
@@ -74,6 +105,12 @@ impl Memory {
     ) {
         let index = |id: &str| exercises.iter().position(|e| e.id == id);
         for (check, id) in run {
+            if index(id).is_some() {
+                self.reaches
+                    .entry(check.clone())
+                    .or_default()
+                    .insert(id.clone());
+            }
             let earlier = match self.exercises.get(check) {
                 Some(known) => index(id) < index(known) || index(known).is_none(),
                 None => true,
@@ -83,6 +120,7 @@ impl Memory {
             }
         }
         if full {
+            self.last = run.clone();
             self.failing = report
                 .checks
                 .iter()
@@ -282,6 +320,12 @@ pub fn b() -> i32 {
         memory.learn(&exercises, &run("second"), &report, false);
         memory.learn(&exercises, &run("first"), &report, false);
         assert_eq!(memory.exercises["t::check"], "second");
+        assert_eq!(memory.checks_of("first"), BTreeSet::from(["t::check"]));
+        // It belongs to `second`, but the last full run saw it stop at `first`.
+        assert_eq!(
+            memory.failing_at("t::check").map(String::as_str),
+            Some("first")
+        );
         assert!(memory.failing.contains("t::check"));
         memory.learn(&exercises, &BTreeMap::new(), &Report::default(), true);
         assert!(memory.failing.is_empty());

@@ -69,6 +69,7 @@ impl Sample {
                 exercise,
                 RunOptions {
                     test_threads: Some(1),
+                    idle_timeout: None,
                 },
                 out,
             )
@@ -465,6 +466,35 @@ fn hint_gives_the_first_unfinished_exercise_its_hints_one_at_a_time() {
     assert!(
         failing.contains("The first unfinished exercise is reverse-words (sample::reverses_words failed in your last `just test step-1`):"),
         "{failing}"
+    );
+}
+
+#[test]
+fn a_check_that_hangs_is_stopped_and_named() {
+    let sample = Sample::new("sample-course");
+    fs::write(
+        sample.path("steps/01-sample/tests/hang.rs"),
+        "#[test]\nfn never_returns() {\n    loop {\n        std::thread::sleep(std::time::Duration::from_secs(1));\n    }\n}\n",
+    )
+    .unwrap();
+    let (verdict, output) = capture(|out| {
+        test::run(
+            &sample.course,
+            Some("1"),
+            None,
+            RunOptions {
+                test_threads: Some(1),
+                idle_timeout: Some(std::time::Duration::from_secs(2)),
+            },
+            out,
+        )
+    });
+    assert_eq!(verdict, Verdict::Fail);
+    assert!(
+        output.contains(
+            "  FAIL  tests/hang.rs: stopped before 1 more check(s) could report: stopped after 2s without a word: a check hung"
+        ),
+        "{output}"
     );
 }
 

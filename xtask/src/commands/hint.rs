@@ -2,8 +2,8 @@
 //! exercise of a step, never its solution.
 //!
 //! The first unfinished exercise, in the book's order, is the first whose
-//! region is still the stub, or that owns a check which failed in the last
-//! `just test step-N` (see [`crate::owners`]). Its hints come from its
+//! region is still the stub, or where a check that failed in the last
+//! `just test step-N` stopped (see [`crate::owners`]). Its hints come from its
 //! region's comments ([`crate::regions::guidance`]): `hint` shows the
 //! `// HINT:` lines, `hint --more` the `// HINT+:` lines too. An exercise
 //! without hints gets its instructions again, and every answer ends with the
@@ -34,7 +34,7 @@ pub fn run(course: &Course, name: &str, more: bool, out: &mut dyn Write) -> Resu
     let failing: BTreeSet<&str> = memory
         .failing
         .iter()
-        .filter_map(|check| memory.exercises.get(check))
+        .filter_map(|check| memory.failing_at(check))
         .map(String::as_str)
         .collect();
     let first = exercises.iter().find_map(|exercise| {
@@ -44,7 +44,7 @@ pub fn run(course: &Course, name: &str, more: bool, out: &mut dyn Write) -> Resu
             let check = memory
                 .failing
                 .iter()
-                .find(|c| memory.exercises.get(*c) == Some(&exercise.id))
+                .find(|c| memory.failing_at(c) == Some(&exercise.id))
                 .map(String::as_str)
                 .unwrap_or("");
             Some((

@@ -62,10 +62,9 @@ fn one(
                 );
             }
             memory
-                .exercises
-                .iter()
-                .filter(|(_, owner)| *owner == id)
-                .flat_map(|(check, _)| libtest_names(check))
+                .checks_of(id)
+                .into_iter()
+                .flat_map(libtest_names)
                 .collect()
         }
         None => Vec::new(),
@@ -87,9 +86,11 @@ fn one(
         exercises.iter().position(|e| e.id == *id)
     };
     if let Some(id) = only {
-        report
-            .checks
-            .retain(|check| owner(&check.name).is_some_and(|at| exercises[at].id == id));
+        let known = memory.checks_of(id);
+        report.checks.retain(|check| {
+            known.contains(check.name.as_str())
+                || owner(&check.name).is_some_and(|at| exercises[at].id == id)
+        });
         report.crashes.clear();
     }
     report
@@ -138,7 +139,8 @@ fn one(
     if let (Some(id), true) = (only, report.checks.is_empty()) {
         writeln!(
             out,
-            "No check is known to test exercise {id} yet: `just test {}` runs them all and learns which check tests what.",
+            "No check is known to test exercise {id} yet: `just test {}` runs them all and learns which check tests what \
+             (a check counts for the first exercise it stops at, so finish the ones before it first).",
             step.arg()
         )?;
         return Ok(Verdict::Fail);
