@@ -214,22 +214,33 @@ fn check_alone(
             ));
         }
     }
-    let runs = exercises.len();
+    verdict(
+        "every exercise, stubbed alone, fails a check",
+        &problems,
+        exercises.len(),
+        started,
+        out,
+    )
+}
+
+/// Reports a series of runs: one `ok` line saying `ok` when there are no
+/// `problems`, else a `FAIL` line for each; then how many `runs` took how
+/// long since `started`. Returns how many problems there were.
+pub(crate) fn verdict(
+    ok: &str,
+    problems: &[String],
+    runs: usize,
+    started: Instant,
+    out: &mut dyn Write,
+) -> Result<usize> {
+    let took = duration(started.elapsed());
     if problems.is_empty() {
-        writeln!(
-            out,
-            "  ok    every exercise, stubbed alone, fails a check ({runs} runs in {})",
-            duration(started.elapsed())
-        )?;
+        writeln!(out, "  ok    {ok} ({runs} runs in {took})")?;
     } else {
-        for problem in &problems {
+        for problem in problems {
             writeln!(out, "  FAIL  {problem}")?;
         }
-        writeln!(
-            out,
-            "          ({runs} runs in {})",
-            duration(started.elapsed())
-        )?;
+        writeln!(out, "          ({runs} runs in {took})")?;
     }
     Ok(problems.len())
 }

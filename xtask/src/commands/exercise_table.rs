@@ -19,7 +19,7 @@ use std::time::Instant;
 use anyhow::Result;
 
 use super::check_exercises::{
-    build_problem, column_widths, copy, duration, reference_files, row, write_with_stubs,
+    build_problem, column_widths, copy, reference_files, row, write_with_stubs,
 };
 use crate::chapter::{self, Chapter};
 use crate::checks::{self, RunOptions};
@@ -121,22 +121,11 @@ fn table(copy: &Course, step: &Step, out: &mut dyn Write) -> Result<usize> {
         files::write(&step.dir.join(&file.path), &file.reference)?;
     }
     result?;
-    let runs = exercises.len() + 1;
-    if problems.is_empty() {
-        writeln!(
-            out,
-            "  ok    the count rises after every exercise ({runs} runs in {})",
-            duration(started.elapsed())
-        )?;
-    } else {
-        for problem in &problems {
-            writeln!(out, "  FAIL  {problem}")?;
-        }
-        writeln!(
-            out,
-            "          ({runs} runs in {})",
-            duration(started.elapsed())
-        )?;
-    }
-    Ok(problems.len())
+    super::check_exercises::verdict(
+        "the count rises after every exercise",
+        &problems,
+        exercises.len() + 1,
+        started,
+        out,
+    )
 }
