@@ -111,7 +111,9 @@ pub fn resolve(user: &str, passwd: &[PasswdEntry], groups: &[GroupEntry]) -> Res
             })),
         Err(_) => passwd.iter().find(|e| e.name == user_part).cloned(),
     }
-    .ok_or_else(|| error(format!("no user {user_part:?} in the image's /etc/passwd")))?;
+    .ok_or_else(|| error(format!(
+            "no user {user_part:?} in the image's /etc/passwd; name one it has, or give a number (-u 1000)"
+        )))?;
     let mut credentials = Credentials {
         uid: entry.uid,
         gid: entry.gid,
@@ -127,7 +129,9 @@ pub fn resolve(user: &str, passwd: &[PasswdEntry], groups: &[GroupEntry]) -> Res
                     .find(|g| g.name == group)
                     .map(|g| g.gid)
                     .ok_or_else(|| {
-                        error(format!("no group {group:?} in the image's /etc/group"))
+                        error(format!(
+                        "no group {group:?} in the image's /etc/group; name one it has, or give a number (-u {user_part}:1000)"
+                    ))
                     })?,
             };
         }

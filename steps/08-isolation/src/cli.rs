@@ -70,10 +70,14 @@ impl RunArgs {
         let memory_swap = match self.memory_swap.as_deref() {
             None => None,
             Some("-1") => Some(-1),
-            Some(text) => Some(parse_size(text)? as i64),
+            Some(text) => Some(parse_size("--memory-swap", text)? as i64),
         };
         let limits = Limits {
-            memory: self.memory.as_deref().map(parse_size).transpose()?,
+            memory: self
+                .memory
+                .as_deref()
+                .map(|text| parse_size("--memory", text))
+                .transpose()?,
             memory_swap,
             cpus: self.cpus,
             cpu_shares: self.cpu_shares,

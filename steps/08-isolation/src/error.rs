@@ -44,6 +44,8 @@ impl Error {
         match self {
             Error::Container(error) => error.exit_code(),
             Error::Limits { .. } => Some(125),
+            // A value that does not parse is a usage error, as clap's are.
+            Error::Option { .. } | Error::Capability(_) => Some(2),
             _ => None,
         }
     }

@@ -253,10 +253,11 @@ pub(crate) fn sweep(parent: &Path) {
     }
 }
 
-/// Parses a size as Docker takes it: `64m`, `1g`, `512k`, `100b`, bytes.
-pub fn parse_size(text: &str) -> Result<u64> {
+/// Parses a size as Docker takes it: `64m`, `1g`, `512k`, `100b`, bytes;
+/// `option` names the command-line option in an error.
+pub fn parse_size(option: &'static str, text: &str) -> Result<u64> {
     let error = |reason: &str| Error::Option {
-        option: "size",
+        option,
         value: text.to_string(),
         reason: reason.to_string(),
     };
