@@ -179,16 +179,7 @@ fn check_alone(
     out: &mut dyn Write,
 ) -> Result<usize> {
     let started = Instant::now();
-    let rows: Vec<(String, String)> = exercises
-        .iter()
-        .map(|e| {
-            (
-                e.id.clone(),
-                format!("{}:{}", e.file.display(), e.region.line),
-            )
-        })
-        .collect();
-    let widths = column_widths(&rows);
+    let (rows, widths) = exercise_rows(exercises);
     writeln!(
         out,
         "  ..    each exercise stubbed alone, in the book's order: the checks that fail"
@@ -243,6 +234,25 @@ pub(crate) fn verdict(
         writeln!(out, "          ({runs} runs in {took})")?;
     }
     Ok(problems.len())
+}
+
+/// A table's rows for `exercises` (id, `file:line`), and the widths of those
+/// two columns.
+pub(crate) type ExerciseRows = (Vec<(String, String)>, (usize, usize));
+
+/// The rows and column widths of a table of `exercises`.
+pub(crate) fn exercise_rows(exercises: &[Exercise]) -> ExerciseRows {
+    let rows: Vec<(String, String)> = exercises
+        .iter()
+        .map(|e| {
+            (
+                e.id.clone(),
+                format!("{}:{}", e.file.display(), e.region.line),
+            )
+        })
+        .collect();
+    let widths = column_widths(&rows);
+    (rows, widths)
 }
 
 /// The widths of a table's first two columns.

@@ -19,7 +19,7 @@ use std::time::Instant;
 use anyhow::Result;
 
 use super::check_exercises::{
-    build_problem, column_widths, copy, reference_files, row, write_with_stubs,
+    build_problem, copy, exercise_rows, reference_files, row, write_with_stubs,
 };
 use crate::chapter::{self, Chapter};
 use crate::checks::{self, RunOptions};
@@ -60,16 +60,7 @@ fn table(copy: &Course, step: &Step, out: &mut dyn Write) -> Result<usize> {
         return Ok(0);
     }
     let started = Instant::now();
-    let rows: Vec<(String, String)> = exercises
-        .iter()
-        .map(|e| {
-            (
-                e.id.clone(),
-                format!("{}:{}", e.file.display(), e.region.line),
-            )
-        })
-        .collect();
-    let widths = column_widths(&rows);
+    let (rows, widths) = exercise_rows(&exercises);
     writeln!(
         out,
         "  The checks passing after each exercise, in the order of {}:",
