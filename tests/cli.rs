@@ -30,13 +30,28 @@ impl Tool {
 
     /// Like `run`, with the exit code itself.
     fn run_with_code(&self, args: &[&str]) -> (i32, String, String) {
+        let config = self.home.path().join("no-docker-config");
+        // A fixed PATH, so messages that list it read the same everywhere.
+        let home = self.home.path().display().to_string();
+        self.invoke(args, &config, "/usr/bin:/bin".to_string(), (&home, "HOME"))
+    }
+
+    /// dockerless with `args`, its Docker config in `config`, `PATH` as
+    /// given, no credentials in the environment; the exit code and the
+    /// output with the registry's address and `placeholder.0` replaced.
+    fn invoke(
+        &self,
+        args: &[&str],
+        config: &std::path::Path,
+        path: String,
+        placeholder: (&str, &str),
+    ) -> (i32, String, String) {
         let output = Command::cargo_bin("dockerless")
             .unwrap()
             .args(args)
             .env("DOCKER_INTERNALS_HOME", self.home.path())
-            .env("DOCKER_CONFIG", self.home.path().join("no-docker-config"))
-            // A fixed PATH, so messages that list it read the same everywhere.
-            .env("PATH", "/usr/bin:/bin")
+            .env("DOCKER_CONFIG", config)
+            .env("PATH", path)
             .env_remove("DOCKER_USERNAME")
             .env_remove("DOCKER_PASSWORD")
             .output()
@@ -44,7 +59,7 @@ impl Tool {
         let clean = |bytes: &[u8]| {
             String::from_utf8_lossy(bytes)
                 .replace(&self.registry.host(), "REGISTRY")
-                .replace(&self.home.path().display().to_string(), "HOME")
+                .replace(placeholder.0, placeholder.1)
         };
         (
             output.status.code().unwrap_or(-1),
@@ -322,29 +337,10 @@ impl Helpers {
 impl Tool {
     /// Runs dockerless with the Docker config and helpers of `helpers`.
     fn run_with_helpers(&self, helpers: &Helpers, args: &[&str]) -> (i32, String, String) {
-        let output = Command::cargo_bin("dockerless")
-            .unwrap()
-            .args(args)
-            .env("DOCKER_INTERNALS_HOME", self.home.path())
-            .env("DOCKER_CONFIG", helpers.dir.path())
-            .env(
-                "PATH",
-                format!("{}:/usr/bin:/bin", helpers.dir.path().display()),
-            )
-            .env_remove("DOCKER_USERNAME")
-            .env_remove("DOCKER_PASSWORD")
-            .output()
-            .unwrap();
-        let clean = |bytes: &[u8]| {
-            String::from_utf8_lossy(bytes)
-                .replace(&self.registry.host(), "REGISTRY")
-                .replace(&helpers.dir.path().display().to_string(), "DOCKER_CONFIG")
-        };
-        (
-            output.status.code().unwrap_or(-1),
-            clean(&output.stdout),
-            clean(&output.stderr),
-        )
+        let dir = helpers.dir.path();
+        let shown = dir.display().to_string();
+        let path = format!("{shown}:/usr/bin:/bin");
+        self.invoke(args, dir, path, (&shown, "DOCKER_CONFIG"))
     }
 
     /// A registry that lets nobody pull without credentials, and takes the
