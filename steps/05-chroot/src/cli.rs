@@ -49,7 +49,15 @@ impl ProcessArgs {
 pub struct ChrootArgs {
     #[command(flatten)]
     pub process: ProcessArgs,
-    /// The image, as stored: alpine, localhost:5000/me/app:v1
+    #[command(flatten)]
+    pub target: ImageCommand,
+}
+
+/// The image and the command to run in it, last on the command line of
+/// `chroot` and `run`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ImageCommand {
+    /// The image: alpine, localhost:5000/me/app:v1
     pub image: String,
     /// The command and its arguments (default: the image's Entrypoint and Cmd)
     #[arg(
@@ -62,10 +70,10 @@ pub struct ChrootArgs {
 
 /// `dockerless chroot`: returns the program's exit code.
 pub fn chroot_command(args: &ChrootArgs, store: &StoreArgs) -> Result<i32> {
-    let reference = Reference::parse(&args.image)?;
+    let reference = Reference::parse(&args.target.image)?;
     let store = store.open()?;
     let image = Image::load(&store, &reference)?;
-    let options = args.process.options(&args.command);
+    let options = args.process.options(&args.target.command);
     let prepared = chroot::prepare(&image, &options, |name| std::env::var(name).ok())?;
     let child = chroot::spawn(&prepared, &Stdio::default())?;
     // Ctrl-C reaches the whole foreground process group: the program

@@ -13,7 +13,7 @@ use step_02_layers::progress::{Bars, Progress, Silent};
 use step_02_layers::pull::{PullOptions, pull_resolved};
 use step_02_layers::store::Store;
 use step_05_chroot::child::Stdio;
-use step_05_chroot::cli::ProcessArgs;
+use step_05_chroot::cli::{ImageCommand, ProcessArgs};
 use step_05_chroot::image::Image;
 
 /// Run a program from an image in its own namespaces: a container.
@@ -43,15 +43,8 @@ pub struct RunArgs {
     /// Give the container a terminal of its own (with -i: an interactive shell)
     #[arg(short = 't', long)]
     pub tty: bool,
-    /// The image: alpine, localhost:5000/me/app:v1 (pulled if not stored)
-    pub image: String,
-    /// The command and its arguments (default: the image's Entrypoint and Cmd)
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "COMMAND"
-    )]
-    pub command: Vec<String>,
+    #[command(flatten)]
+    pub target: ImageCommand,
 }
 
 /// `dockerless run`: returns the container's exit code.
@@ -73,7 +66,7 @@ impl Run {
     /// Everything `run` does before starting the container: pull the image
     /// if the store lacks it, prepare the container, open its terminal.
     pub fn prepare(args: &RunArgs, registry: &RegistryArgs, store: &StoreArgs) -> Result<Run> {
-        let reference = Reference::parse(&args.image)?;
+        let reference = Reference::parse(&args.target.image)?;
         let store = store.open()?;
         if !Image::is_stored(&store, &reference) {
             pull_first(&reference, registry, &store)?;
@@ -85,7 +78,7 @@ impl Run {
         };
         let container = Container::prepare(
             &image,
-            &args.process.options(&args.command),
+            &args.process.options(&args.target.command),
             &options,
             |name| std::env::var(name).ok(),
         )?;
