@@ -135,13 +135,17 @@ impl Container {
                 });
             }
         }
+        // The child sets its namespaces up while `hooks.created` places it
+        // in a cgroup: on cgroup v1 the first move into a cgroup waits for
+        // the kernel (an RCU grace period), and the two overlap. The child
+        // waits for the second byte before it makes its cgroup namespace.
+        let _ = write(&go_write, GO);
         if let Err(error) = hooks.created(pid) {
             let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
             let _ = nix::sys::wait::waitpid(pid, None);
             return Err(error);
         }
-        // Either way, tell the child to go on.
-        let _ = write(&go_write, b"1");
+        let _ = write(&go_write, GO);
         drop(go_write);
         match Report::read(&report_read) {
             None => Ok(pid),
@@ -163,13 +167,7 @@ impl Container {
     ) -> Failure {
         let steps = || -> Result<(), Failure> {
             // Wait for the parent (and, without root, for our id maps).
-            let mut byte = [0u8; 1];
-            let _ = read(go.as_fd(), &mut byte);
-            // A cgroup namespace takes the cgroup its maker is in as its
-            // root. Made now, after `hooks.created` placed this process,
-            // the container sees its own cgroup as `/`, as runc does.
-            nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)
-                .map_err(|e| Failure::setup(e, format_args!("cannot make the cgroup namespace")))?;
+            wait_for_parent(go)?;
             // Die with the supervisor rather than outlive it.
             let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
             match terminal {
@@ -178,6 +176,13 @@ impl Container {
                 None => stdio.redirect()?,
             }
             self.set_up(hooks)?;
+            // Wait until `hooks.created` has placed this process in its
+            // cgroup. A cgroup namespace takes the cgroup its maker is in
+            // as its root: made now, the container sees its own cgroup as
+            // `/`, as runc does.
+            wait_for_parent(go)?;
+            nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)
+                .map_err(|e| Failure::setup(e, format_args!("cannot make the cgroup namespace")))?;
             hooks.before_user()?;
             become_user(&self.prepared.credentials, self.prepared.rootless.is_none())?;
             hooks.before_exec()?;
@@ -244,8 +249,9 @@ impl Container {
 /// can (step 08: cgroups, pivot_root and /dev, capabilities). The methods
 /// that run in the child make system calls only (see step 05's `child`).
 pub trait Hooks: Sync {
-    /// In the parent, once the child exists and before it goes on: where
-    /// to put it in a cgroup, before it runs anything of the image.
+    /// In the parent, once the child exists, while it sets up its
+    /// namespaces: where to put it in a cgroup, before it runs anything of
+    /// the image.
     fn created(&self, _pid: Pid) -> Result<()> {
         Ok(())
     }
@@ -271,6 +277,27 @@ pub struct Chroot;
 impl Hooks for Chroot {
     fn enter_root(&self, rootfs: &CStr, workdir: &CStr) -> Result<(), Failure> {
         enter_root(rootfs, workdir)
+    }
+}
+
+/// The byte the parent writes, once when the child may start and once
+/// when it is in its cgroup.
+const GO: &[u8] = b"1";
+
+/// Waits for the parent's next [`GO`]. The pipe's end of file means the
+/// parent gave up (it kills the child then): never go on unprepared.
+fn wait_for_parent(go: &OwnedFd) -> Result<(), Failure> {
+    let mut byte = [0u8; 1];
+    match read(go.as_fd(), &mut byte) {
+        Ok(1) => Ok(()),
+        Ok(_) => Err(Failure::setup(
+            Errno::EPIPE,
+            format_args!("the supervisor went away"),
+        )),
+        Err(e) => Err(Failure::setup(
+            e,
+            format_args!("cannot hear from the supervisor"),
+        )),
     }
 }
 
