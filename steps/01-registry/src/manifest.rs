@@ -219,7 +219,9 @@ pub fn parse(what: &str, bytes: &[u8], content_type: Option<&str>) -> Result<(St
     // `Content-Type` header (`content_type`). When both are one of `ACCEPTED`
     // and they differ, refuse: the registry contradicts itself. When neither
     // says, look at the shape: `manifests` means index, `config` and `layers`
-    // mean image manifest. Deserialise into `Index` or `ImageManifest`.
+    // mean image manifest. Deserialise into `Index` or `ImageManifest`; any
+    // other media type is an `Error::Manifest` that names it. See
+    // book/src/step-01-registry.md#manifests-and-indexes.
     let fail = |reason: String| Error::Manifest {
         what: what.to_string(),
         reason,

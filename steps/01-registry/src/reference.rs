@@ -42,7 +42,9 @@ impl Reference {
         //    `.` or `:`, or is `localhost`; otherwise the registry is Docker Hub
         //    (`docker.io`, also spelled `index.docker.io`).
         // 4. On Docker Hub a one-component name gets `library/` in front.
-        // 5. Check each repository component with `check_component`.
+        // 5. The repository (with `library/`) is at most 255 characters, as
+        //    the distribution spec limits it; check each of its components
+        //    with `check_component`.
         // 6. No tag and no digest means the tag `latest`.
         // Every error is `invalid(text, "...")`, naming the bad part.
         if text.is_empty() {

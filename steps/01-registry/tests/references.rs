@@ -56,6 +56,26 @@ fn invalid_references_name_the_bad_part() {
 }
 
 #[test]
+fn a_repository_name_over_255_characters_is_refused() {
+    // `library/` counts: a one-word Docker Hub name of 247 characters is
+    // 255 in all, one more is too long.
+    let longest = "a".repeat(247);
+    workshop::check_eq!(
+        Reference::parse(&longest).map(|r| r.repository.len()).ok(),
+        Some(255),
+        read = READ,
+        "the length of a repository of 255 characters, which is allowed"
+    );
+    let refused = Reference::parse(&format!("{longest}a")).map(|r| r.to_string());
+    workshop::check!(
+        matches!(&refused, Err(e) if e.to_string().contains("255")),
+        expected = "an error saying the repository is longer than 255 characters",
+        got = refused,
+        read = READ,
+    );
+}
+
+#[test]
 fn one_word_names_on_docker_hub_live_under_library() {
     let r = Reference::parse("nginx").unwrap();
     workshop::check_eq!(r.repository, "library/nginx", read = READ);
