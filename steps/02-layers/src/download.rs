@@ -296,3 +296,106 @@ fn copy_verified(
     Ok(())
     // END EXERCISE
 }
+
+/// The verify-blob exercise on its own: bodies that are right, short, long,
+/// wrong or broken, without a registry.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+    use workshop::check_eq;
+
+    const READ: &str = "step-02-layers.md#downloading-blobs";
+
+    fn descriptor(contents: &[u8]) -> Descriptor {
+        Descriptor {
+            media_type: String::new(),
+            digest: format!("sha256:{:x}", Sha256::digest(contents)),
+            size: contents.len() as u64,
+            platform: None,
+            annotations: None,
+        }
+    }
+
+    /// What `copy_verified` made of `body` against `descriptor`, and the
+    /// file it wrote.
+    fn copy(body: impl Read, descriptor: &Descriptor) -> (&'static str, Vec<u8>) {
+        let temp = tempfile::NamedTempFile::new().unwrap();
+        let file = temp.reopen().unwrap();
+        let outcome = match copy_verified(
+            body,
+            file,
+            Sha256::new(),
+            0,
+            descriptor,
+            temp.path(),
+            &|_| {},
+        ) {
+            Ok(()) => "verified",
+            Err(CopyError::Cut(_)) => "cut: resume",
+            Err(CopyError::Fatal(Error::DigestMismatch { .. })) => "refused: digest mismatch",
+            Err(CopyError::Fatal(_)) => "fatal, but not a digest mismatch",
+        };
+        (outcome, std::fs::read(temp.path()).unwrap())
+    }
+
+    /// A body that breaks after its first bytes, as a dropped connection.
+    struct Broken(Option<Vec<u8>>);
+
+    impl Read for Broken {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            match self.0.take() {
+                Some(bytes) => {
+                    buf[..bytes.len()].copy_from_slice(&bytes);
+                    Ok(bytes.len())
+                }
+                None => Err(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+            }
+        }
+    }
+
+    #[test]
+    fn a_blob_is_written_whole_and_only_when_its_digest_matches() {
+        let blob = b"a layer's bytes".repeat(10_000);
+        let right = descriptor(&blob);
+        check_eq!(
+            copy(Cursor::new(&blob), &right),
+            ("verified", blob.clone()),
+            read = READ,
+            "a body of the right bytes"
+        );
+        let mut wrong = blob.clone();
+        wrong[7] ^= 1;
+        check_eq!(
+            copy(Cursor::new(&wrong), &right).0,
+            "refused: digest mismatch",
+            read = READ,
+            "a body of the right size with one bit flipped"
+        );
+        check_eq!(
+            copy(Cursor::new(&blob[..100]), &right).0,
+            "cut: resume",
+            read = READ,
+            "a body that ends short"
+        );
+        check_eq!(
+            copy(Broken(Some(blob[..10].to_vec())), &right).0,
+            "cut: resume",
+            read = READ,
+            "a body whose connection breaks"
+        );
+    }
+
+    #[test]
+    fn a_body_longer_than_its_descriptor_is_refused_without_reading_it_all() {
+        let right = descriptor(b"four");
+        // An endless body: reading it all would never end.
+        let (outcome, written) = copy(std::io::repeat(b'x'), &right);
+        check_eq!(
+            (outcome, written.len()),
+            ("refused: digest mismatch", 5),
+            read = READ,
+            "an endless body for a 4-byte blob: the outcome and the bytes written"
+        );
+    }
+}

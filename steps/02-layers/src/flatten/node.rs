@@ -178,3 +178,127 @@ pub(super) fn link(path: &Path, target: &Path) -> Result<(), LinkError> {
     Ok(())
     // END EXERCISE
 }
+
+/// The unlink-then-create and hardlink exercises on their own, in a
+/// temporary directory rather than through a layer.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+    use workshop::{check, check_eq};
+
+    const UNLINK: &str = "step-02-layers.md#unlink-then-create";
+    const LINKS: &str = "step-02-layers.md#hard-links";
+
+    /// What is at `path`, without following a symlink.
+    fn what_is_at(path: &Path) -> &'static str {
+        match fs::symlink_metadata(path) {
+            Err(_) => "nothing",
+            Ok(meta) if meta.is_dir() => "a directory",
+            Ok(meta) if meta.is_symlink() => "a symlink",
+            Ok(_) => "a file",
+        }
+    }
+
+    #[test]
+    fn make_room_removes_what_is_in_the_way() {
+        let temp = tempfile::tempdir().unwrap();
+        let root = temp.path();
+        fs::write(root.join("file"), "lower").unwrap();
+        fs::create_dir_all(root.join("tree/deep")).unwrap();
+        fs::write(root.join("tree/deep/x"), "lower").unwrap();
+        fs::create_dir(root.join("target")).unwrap();
+        fs::write(root.join("target/precious"), "host").unwrap();
+        symlink(root.join("target"), root.join("link")).unwrap();
+
+        for (name, new_is_directory, room, why) in [
+            ("absent", false, Room::Empty, "nothing there"),
+            ("file", false, Room::Empty, "a file, replaced by a file"),
+            (
+                "file",
+                true,
+                Room::Empty,
+                "a file (gone now), replaced by a directory",
+            ),
+            (
+                "tree",
+                false,
+                Room::Empty,
+                "a directory tree, replaced by a file",
+            ),
+            (
+                "link",
+                true,
+                Room::Empty,
+                "a symlink to a directory, replaced by a directory",
+            ),
+            (
+                "target",
+                true,
+                Room::KeptDirectory,
+                "a directory, replaced by a directory",
+            ),
+        ] {
+            let got = make_room(&root.join(name), new_is_directory).map_err(|e| e.to_string());
+            check_eq!(
+                got,
+                Ok(room),
+                read = UNLINK,
+                "what make_room returns for {why}"
+            );
+        }
+        for (name, expected) in [
+            ("file", "nothing"),
+            ("tree", "nothing"),
+            ("link", "nothing"),
+            ("target", "a directory"),
+            ("target/precious", "a file"),
+        ] {
+            check_eq!(
+                what_is_at(&root.join(name)),
+                expected,
+                read = UNLINK,
+                "what is at {name} afterwards (the symlink goes, never what it points at)"
+            );
+        }
+    }
+
+    #[test]
+    fn a_hard_link_shares_its_targets_inode_and_never_links_a_directory() {
+        let temp = tempfile::tempdir().unwrap();
+        let root = temp.path();
+        fs::write(root.join("target"), "contents").unwrap();
+        fs::write(root.join("copy"), "a lower layer's file in the way").unwrap();
+        fs::create_dir(root.join("dir")).unwrap();
+
+        let linked = link(&root.join("copy"), &root.join("target"));
+        check!(
+            linked.is_ok(),
+            expected = "a hard link made over the lower layer's file",
+            got = linked,
+            read = LINKS,
+        );
+        let inode = |name: &str| fs::symlink_metadata(root.join(name)).unwrap().ino();
+        check_eq!(
+            inode("copy"),
+            inode("target"),
+            read = LINKS,
+            "the inodes of copy and target"
+        );
+
+        let to_directory = link(&root.join("dir-link"), &root.join("dir"));
+        check!(
+            matches!(to_directory, Err(LinkError::Directory)),
+            expected = "LinkError::Directory: a hard link to a directory is refused",
+            got = to_directory,
+            read = LINKS,
+        );
+        let to_nothing = link(&root.join("ghost"), &root.join("absent"));
+        check!(
+            matches!(to_nothing, Err(LinkError::Missing)),
+            expected = "LinkError::Missing: the target is in no layer",
+            got = to_nothing,
+            read = LINKS,
+        );
+    }
+}

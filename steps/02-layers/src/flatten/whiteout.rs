@@ -145,3 +145,96 @@ fn is_missing(error: &io::Error) -> bool {
         io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
     )
 }
+
+/// The whiteout and opaque-directory exercises on their own, without a
+/// layer: the names, then what an opaque marker deletes.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use workshop::check_eq;
+
+    const WHITEOUTS: &str = "step-02-layers.md#whiteouts";
+    const OPAQUE: &str = "step-02-layers.md#opaque-directories";
+
+    #[test]
+    fn whiteout_names_are_recognised_and_the_dangerous_ones_refused() {
+        let cases: [(&str, &str); 7] = [
+            ("notes.txt", "an ordinary file"),
+            (".wh..wh..opq", "the opaque marker"),
+            (".wh.notes.txt", "a whiteout of notes.txt"),
+            (".wh..wh.", "a whiteout of .wh."),
+            (".wh.", "refused"),
+            (".wh..", "refused"),
+            (".wh...", "refused"),
+        ];
+        for (name, expected) in cases {
+            let got = match Marker::of(OsStr::new(name)) {
+                Ok(None) => "an ordinary file".to_string(),
+                Ok(Some(Marker::Opaque)) => "the opaque marker".to_string(),
+                Ok(Some(Marker::Whiteout(hidden))) => {
+                    format!("a whiteout of {}", hidden.to_string_lossy())
+                }
+                Err(_) => "refused".to_string(),
+            };
+            check_eq!(got, expected, read = WHITEOUTS, "what the name {name:?} is");
+        }
+    }
+
+    /// `dir` with `lower` (a file), `kept/` (a directory this layer wrote)
+    /// holding `kept/old` (lower) and `kept/new` (this layer's), and
+    /// `mine` (this layer's file); returns what this layer wrote.
+    fn opaque_tree(dir: &Path) -> Written {
+        fs::create_dir_all(dir.join("kept")).unwrap();
+        for file in ["lower", "kept/old", "kept/new", "mine"] {
+            fs::write(dir.join(file), file).unwrap();
+        }
+        let mut written = Written::default();
+        written.insert(&dir.join("kept/new"));
+        written.insert(&dir.join("mine"));
+        written
+    }
+
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = walk(dir, dir);
+        names.sort();
+        names
+    }
+
+    fn walk(root: &Path, dir: &Path) -> Vec<String> {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            names.push(path.strip_prefix(root).unwrap().display().to_string());
+            if path.is_dir() {
+                names.extend(walk(root, &path));
+            }
+        }
+        names
+    }
+
+    #[test]
+    fn an_opaque_directory_loses_the_lower_children_and_keeps_this_layers() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("dir");
+        let written = opaque_tree(&dir);
+        hide_lower_children(&dir, &written).unwrap();
+        check_eq!(
+            listing(&dir),
+            ["kept", "kept/new", "mine"],
+            read = OPAQUE,
+            "what is left in an opaque directory"
+        );
+    }
+
+    #[test]
+    fn an_opaque_marker_in_a_missing_directory_hides_nothing() {
+        let temp = tempfile::tempdir().unwrap();
+        let result = hide_lower_children(&temp.path().join("absent"), &Written::default());
+        check_eq!(
+            result.map_err(|e| e.to_string()),
+            Ok(()),
+            read = OPAQUE,
+            "an opaque marker in a directory that does not exist"
+        );
+    }
+}
