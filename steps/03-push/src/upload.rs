@@ -164,7 +164,9 @@ pub fn absolute(base: &str, location: &str) -> String {
     // EXERCISE(upload-url): Turn an upload `Location` into a URL to send to.
     // Registries answer with a path (`/v2/me/app/blobs/uploads/1234`) or a
     // whole URL (`https://host/v2/...`), sometimes with a query of their
-    // own (`?_state=...`). A path is relative to `base`; a URL is kept.
+    // own (`?_state=...`). A path is relative to `base`; a URL is kept,
+    // and so is the query: `with_digest`, below, adds to it for the closing
+    // PUT. See book/src/step-03-push.md#the-upload-protocol.
     match reqwest::Url::parse(base).and_then(|b| b.join(location)) {
         Ok(url) => url.to_string(),
         Err(_) => format!("{base}{location}"),
@@ -172,14 +174,12 @@ pub fn absolute(base: &str, location: &str) -> String {
     // END EXERCISE
 }
 
-/// Adds `digest=<digest>` to an upload URL, with `&` when it has a query already.
+/// Adds `digest=<digest>` to an upload URL, with `&` when it has a query
+/// already: the closing PUT names what was sent, and a registry that keeps
+/// its session's state in the query (`?_state=...`) needs that query back.
 pub fn with_digest(url: &str, digest: &str) -> String {
-    // EXERCISE(digest-parameter): Append the digest to the upload URL.
-    // The final PUT names what was sent: `?digest=sha256:...`. When the
-    // registry's Location already has a query, the separator is `&`.
     let separator = if url.contains('?') { '&' } else { '?' };
     format!("{url}{separator}digest={digest}")
-    // END EXERCISE
 }
 
 // ANCHOR: send_chunks

@@ -521,6 +521,13 @@ fn upload_locations_in_every_shape() {
         read = read
     );
     workshop::check_eq!(
+        absolute(base, "/v2/a/blobs/uploads/1?_state=s"),
+        "http://r:5000/v2/a/blobs/uploads/1?_state=s",
+        read = read,
+        "a path with a query of the registry's own"
+    );
+    // `with_digest` is written for you; it relies on the query surviving.
+    workshop::check_eq!(
         with_digest("http://r/u/1", "sha256:ab"),
         "http://r/u/1?digest=sha256:ab",
         read = read
