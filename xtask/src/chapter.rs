@@ -16,6 +16,10 @@
 //! An exercise's book section is the heading at or above its place, as a
 //! path from the repository root with mdbook's anchor for the heading:
 //! `book/src/step-01-registry.md#exercise-parse-reference`.
+//!
+//! An exercise is on the core path unless its heading says `(deep dive)`:
+//! ``### Exercise `break-out` (deep dive)``. `test --core` leaves the deep
+//! dives for later.
 
 use std::collections::HashMap;
 use std::fs;
@@ -147,11 +151,20 @@ impl Chapter {
 
     /// The line of a heading that names exercise `id`: ``Exercise `id` ``.
     fn exercise_heading(&self, id: &str) -> Option<usize> {
+        self.heading_of_exercise(id).map(|h| h.line)
+    }
+
+    fn heading_of_exercise(&self, id: &str) -> Option<&Heading> {
         let wanted = format!("exercise `{id}`");
         self.headings
             .iter()
             .find(|h| h.title.to_lowercase().starts_with(&wanted))
-            .map(|h| h.line)
+    }
+
+    /// Whether the heading of exercise `id` marks it as a deep dive.
+    fn is_deep_dive(&self, id: &str) -> bool {
+        self.heading_of_exercise(id)
+            .is_some_and(|h| h.title.to_lowercase().contains("(deep dive)"))
     }
 }
 
@@ -240,6 +253,8 @@ pub struct Exercise {
     pub chapter_line: Option<usize>,
     /// The book section that explains it.
     pub section: String,
+    /// Marked `(deep dive)` in the chapter: off the core path.
+    pub deep_dive: bool,
 }
 
 impl Exercise {
@@ -284,6 +299,7 @@ pub fn book_order(step: &Step, files: &[ExerciseFile], chapter: &Chapter) -> Vec
                     region: region.clone(),
                     chapter_line,
                     section,
+                    deep_dive: chapter.is_deep_dive(&region.id),
                 },
             ));
         }

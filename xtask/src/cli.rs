@@ -32,6 +32,9 @@ pub enum Command {
         step: Option<String>,
         /// Only the checks of this exercise of the step
         exercise: Option<String>,
+        /// The core path only: checks stopped by a deep dive's stub are left for later
+        #[arg(long)]
+        core: bool,
         /// How many tests run at once (libtest's default: one per core)
         #[arg(long)]
         test_threads: Option<usize>,
@@ -109,11 +112,17 @@ impl Command {
             Command::Test {
                 step,
                 exercise,
+                core,
                 test_threads,
             } => test::run(
                 course,
                 step.as_deref(),
                 exercise.as_deref(),
+                if core {
+                    test::Path::Core
+                } else {
+                    test::Path::Whole
+                },
                 RunOptions {
                     test_threads,
                     idle_timeout: None,
@@ -173,6 +182,7 @@ mod tests {
             Command::Test {
                 step: None,
                 exercise: None,
+                core: false,
                 test_threads: None
             }
         ));

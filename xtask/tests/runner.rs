@@ -62,11 +62,21 @@ impl Sample {
     }
 
     fn test_exercise(&self, step: Option<&str>, exercise: Option<&str>) -> (Verdict, String) {
+        self.test_path(step, exercise, test::Path::Whole)
+    }
+
+    fn test_path(
+        &self,
+        step: Option<&str>,
+        exercise: Option<&str>,
+        path: test::Path,
+    ) -> (Verdict, String) {
         capture(|out| {
             test::run(
                 &self.course,
                 step,
                 exercise,
+                path,
                 RunOptions {
                     test_threads: Some(1),
                     idle_timeout: None,
@@ -417,6 +427,7 @@ fn test_with_an_exercise_runs_only_its_checks() {
         &sample.course,
         Some("1"),
         Some("parse-lines"),
+        test::Path::Whole,
         RunOptions::default(),
         &mut Vec::new(),
     )
@@ -424,6 +435,52 @@ fn test_with_an_exercise_runs_only_its_checks() {
     assert_eq!(
         error.to_string(),
         "step 01 has no exercise `parse-lines`; its exercises are reverse-words, parse-line, lookup"
+    );
+}
+
+#[test]
+fn test_core_leaves_an_unwritten_deep_dive_for_later() {
+    let sample = Sample::new("sample-course");
+    // `lookup` is the chapter's deep dive; the core exercises are written.
+    let lookup_stub = sample.read(LIB).replace(
+        "    text.lines()
+        .filter_map(parse_line)
+        .find(|(k, _)| k == key)
+        .map(|(_, value)| value)",
+        "    let _ = (&text, &key);
+    todo!(\"step 01, exercise lookup: Find the value of a key.\")",
+    );
+    fs::write(sample.path(LIB), lookup_stub).unwrap();
+    let (verdict, output) = untimed(sample.test_path(Some("1"), None, test::Path::Core));
+    assert_eq!(verdict, Verdict::Pass, "{output}");
+    insta::assert_snapshot!("test_core_path", output);
+    let (verdict, output) = sample.test(Some("1"));
+    assert_eq!(
+        verdict,
+        Verdict::Fail,
+        "the whole step is not done: {output}"
+    );
+    assert!(
+        output.contains("FAIL  sample::looks_up_a_key"),
+        "without --core the deep dive's check fails: {output}"
+    );
+}
+
+#[test]
+fn test_core_without_a_step_is_refused() {
+    let sample = Sample::new("sample-course");
+    let error = test::run(
+        &sample.course,
+        None,
+        None,
+        test::Path::Core,
+        RunOptions::default(),
+        &mut Vec::new(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "--core goes with a step: `just test step-1 --core`"
     );
 }
 
@@ -482,6 +539,7 @@ fn a_check_that_hangs_is_stopped_and_named() {
             &sample.course,
             Some("1"),
             None,
+            test::Path::Whole,
             RunOptions {
                 test_threads: Some(1),
                 idle_timeout: Some(std::time::Duration::from_secs(2)),

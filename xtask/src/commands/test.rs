@@ -1,4 +1,8 @@
 //! `test [step-N]`: run a step's checks, or every step's with an overview.
+//!
+//! With `--core`, a check that stops at the stub of a deep-dive exercise
+//! (one whose chapter heading says `(deep dive)`) is left for later rather
+//! than failed, so a learner on the core path sees when that path is done.
 
 use std::io::Write;
 
@@ -12,19 +16,54 @@ use crate::progress::{Progress, StepProgress};
 use crate::steps::Step;
 use crate::{Course, Verdict, diagnose, exercises, regions};
 
+/// Which checks a run counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Path {
+    /// Every exercise's.
+    #[default]
+    Whole,
+    /// The core path's: a check stopped by a deep dive's stub is left for later.
+    Core,
+}
+
 /// Runs the checks of the step named `step`, or of every step; with
 /// `exercise`, only the checks of that exercise of the step.
 pub fn run(
     course: &Course,
     step: Option<&str>,
     exercise: Option<&str>,
+    path: Path,
     options: RunOptions,
     out: &mut dyn Write,
 ) -> Result<Verdict> {
     match step {
-        Some(name) => one(course, &course.step(name)?, exercise, options, out),
+        Some(name) => one(course, &course.step(name)?, exercise, path, options, out),
+        None if path == Path::Core => {
+            bail!("--core goes with a step: `just test step-1 --core`")
+        }
         None => all(course, options, out),
     }
+}
+
+/// Turns the failures of `report` that stopped at a deep dive's stub into
+/// checks left for later; returns the deep dives that stopped a check.
+fn leave_deep_dives(step: &Step, exercises: &[Exercise], report: &mut Report) -> Vec<String> {
+    let mut left = Vec::new();
+    for check in &mut report.checks {
+        let Outcome::Failed(panic) = &check.outcome else {
+            continue;
+        };
+        let Some((number, id)) = diagnose::stub_reached(&panic.message) else {
+            continue;
+        };
+        if number == step.number && exercises.iter().any(|e| e.id == id && e.deep_dive) {
+            check.outcome = Outcome::Skipped(format!("deep dive {id}, not on the core path"));
+            if !left.contains(&id) {
+                left.push(id);
+            }
+        }
+    }
+    left
 }
 
 /// The libtest names that may be `check` (`sample::parses` is test
@@ -43,6 +82,7 @@ fn one(
     course: &Course,
     step: &Step,
     only: Option<&str>,
+    path: Path,
     options: RunOptions,
     out: &mut dyn Write,
 ) -> Result<Verdict> {
@@ -81,6 +121,10 @@ fn one(
     let run = owners::this_run(step, &chapter, &exercises, &report);
     memory.learn(&exercises, &run, &report, only.is_none());
     memory.save(course, step)?;
+    let left = match path {
+        Path::Core => leave_deep_dives(step, &exercises, &mut report),
+        Path::Whole => Vec::new(),
+    };
     let owner = |name: &str| -> Option<usize> {
         let id = run.get(name).or_else(|| memory.exercises.get(name))?;
         exercises.iter().position(|e| e.id == *id)
@@ -132,9 +176,10 @@ fn one(
             crash.target, crash.unreported
         )?;
     }
-    let label = match only {
-        Some(id) => format!("{}, exercise {id}", step.label()),
-        None => step.label(),
+    let label = match (only, path) {
+        (Some(id), _) => format!("{}, exercise {id}", step.label()),
+        (None, Path::Core) => format!("{}, core path", step.label()),
+        (None, Path::Whole) => step.label(),
     };
     if let (Some(id), true) = (only, report.checks.is_empty()) {
         writeln!(
@@ -189,18 +234,35 @@ fn one(
         writeln!(out, "Read: {read}")?;
         writeln!(out, "Stuck? `just hint {}` gives a hint.", step.arg())?;
     } else if report.ok() {
-        if report.skipped() > 0 {
+        if !left.is_empty() {
+            writeln!(
+                out,
+                "The core path of {} is done. Left for later, the deep dive(s): {}.",
+                step.label(),
+                left.join(", ")
+            )?;
+        }
+        if report.skipped() > left_checks(&report) {
             writeln!(
                 out,
                 "Every check that can run here passes; the skipped ones say what they need."
             )?;
-        } else if only.is_some() {
+        } else if left.is_empty() && only.is_some() {
             writeln!(out, "Every check of this exercise passes.")?;
-        } else if report.total() > 0 {
+        } else if left.is_empty() && report.total() > 0 {
             writeln!(out, "{} is done.", step.label())?;
         }
     }
     Ok(Verdict::from_ok(report.ok()))
+}
+
+/// How many checks of `report` were left for a deep dive.
+fn left_checks(report: &Report) -> usize {
+    report
+        .checks
+        .iter()
+        .filter(|c| matches!(&c.outcome, Outcome::Skipped(why) if why.starts_with("deep dive ")))
+        .count()
 }
 
 /// Where `exercise` is in the learner's file now (its line moves as they
