@@ -28,7 +28,9 @@ pub const ACCEPTED: [&str; 4] = [
     OCI_INDEX,
 ];
 
-/// Manifests larger than this are refused, as registries refuse to store them.
+/// Manifests larger than this are not read (`Error::TooBig`). The distribution
+/// spec asks implementations to handle manifests of at least 4 megabytes and
+/// sets no maximum; real manifests are a few kilobytes.
 pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
 // ANCHOR_END: media_types
 

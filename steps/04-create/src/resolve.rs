@@ -13,8 +13,15 @@
 //! 3. the `DT_RUNPATH` of the object itself (not of its loaders);
 //! 4. the directories of `/etc/ld.so.conf` (which `ldconfig` caches in
 //!    `/etc/ld.so.cache`);
-//! 5. the default directories: the multiarch ones, then `/lib64`,
-//!    `/usr/lib64`, `/lib` and `/usr/lib`.
+//! 5. the default directories glibc was built with (on Debian the multiarch
+//!    ones, `/lib` and `/usr/lib`; on Fedora `/lib64` and `/usr/lib64`),
+//!    for which we search one list for every layout: the multiarch ones,
+//!    then `/lib64`, `/usr/lib64`, `/lib` and `/usr/lib`.
+//!
+//! In each directory the loader tries the `glibc-hwcaps` subdirectories
+//! the processor supports first (`glibc-hwcaps/x86-64-v3`); we do not, so
+//! an image gets the plain build of a library, which runs on any processor
+//! of the architecture.
 //!
 //! In `DT_RPATH` and `DT_RUNPATH`, `$ORIGIN` means the directory of the
 //! object that holds them, so a program can ship its libraries beside it.
@@ -107,9 +114,9 @@ impl SearchPaths {
 }
 
 // ANCHOR: default_dirs
-/// The directories the loader searches last, for `machine`: the multiarch
-/// ones (`/lib/x86_64-linux-gnu`, as Debian and Ubuntu lay out), the 64-bit
-/// ones (`/lib64`, as Fedora and Arch do), then `/lib` and `/usr/lib`.
+/// The directories searched last, for `machine`, one list for every layout:
+/// the multiarch ones (`/lib/x86_64-linux-gnu`, as Debian and Ubuntu lay
+/// out), the 64-bit ones (`/lib64`, as Fedora does), then `/lib` and `/usr/lib`.
 pub fn default_dirs(machine: Machine) -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     if let Some(tuple) = machine.multiarch() {
