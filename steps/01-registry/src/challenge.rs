@@ -33,6 +33,12 @@ pub fn parse_challenges(header: &str) -> Result<Vec<Challenge>> {
     // - a token not followed by `=` starts a new challenge (its scheme,
     //   lowercased; parameter names are lowercased too);
     // - commas and spaces separate; anything else is an error naming the header.
+    // HINT: Splitting on `,` breaks inside `scope="repository:a/b:pull,push"`. Walk a `Vec<char>`
+    // with an index, and tell a scheme from a parameter name by what follows it: `=` or not.
+    // HINT+: Each turn: skip `,`, spaces and tabs; read a token (none is an error); look past
+    // spaces for `=`. A parameter goes into `challenges.last_mut()` (none yet is an error); its
+    // value is quoted (to the next `"`; after a `\` take the next character as it is) or bare (to
+    // `,` or a space). Otherwise push a new `Challenge`. Word the errors as the book's table does.
     let fail = |reason: &str| Error::Challenge {
         header: header.to_string(),
         reason: reason.to_string(),

@@ -37,6 +37,12 @@ impl RetryPolicy {
         // wait that long. Otherwise back off exponentially: `base_delay` after
         // the first attempt, twice that after the second, and so on. Either
         // way, never wait longer than `max_delay`.
+        // HINT: Compute the backoff, let `Retry-After` replace it when there is one, and cap
+        // whichever you got at `max_delay`.
+        // HINT+: A `Duration` multiplies by a `u32`: after attempt n, `base_delay` times 2 to the
+        // power n - 1. `saturating_sub` keeps attempt 0 from underflowing, `saturating_pow` a big
+        // attempt from overflowing. `Option::unwrap_or` picks the server's wait or yours;
+        // `Ord::min` caps it.
         let exponential = self.base_delay * 2u32.saturating_pow(attempt.saturating_sub(1));
         retry_after.unwrap_or(exponential).min(self.max_delay)
         // END EXERCISE

@@ -253,6 +253,13 @@ pub fn from_docker_config(path: &Path, registry: &str) -> Result<Option<Credenti
     // spelling `keys_for` gives (Docker Hub's is `https://index.docker.io/v1/`),
     // with or without a trailing path. No entry is `Ok(None)`; an entry that
     // cannot be read is `Error::Credentials` naming the file.
+    // HINT: Parse the file into a `serde_json::Value` and look under `auths`. Compare each key with
+    // every spelling from `keys_for`, ignoring a trailing `/` and allowing a `/path` after it.
+    // HINT+: `as_object()` on `auths` lets you `iter().find(..)` the first key that matches. An
+    // `auth` field is decoded with `base64::engine::general_purpose::STANDARD` (trim it first),
+    // made a `String`, and split once at the first `:` (a password may hold colons). Else read
+    // `username` and `password` with `as_str`; an entry with neither (`{}`, a helper's) is
+    // `Ok(None)`. Every read failure goes through `Error::Credentials` with the file's path.
     let fail = |reason: String| Error::Credentials {
         path: path.display().to_string(),
         reason,

@@ -196,6 +196,12 @@ pub fn verify(what: &str, bytes: &[u8], reference: &str, claimed: Option<&str>) 
     // - If the registry sent `Docker-Content-Digest` (`claimed`), it must match too.
     // A mismatch is `Error::DigestMismatch`: never trust bytes that do not
     // hash to their name.
+    // HINT: Hash first (`sha256_digest(bytes)`), then compare: the reference only when it is a
+    // digest, `claimed` only when it is `Some`. A tag is never compared with anything.
+    // HINT+: Gather the expected digests as `Option<&str>` values (`bool::then_some` turns the test
+    // on `reference` into one) and loop over the ones that are there (`Iterator::flatten`). The
+    // first that differs is `Error::DigestMismatch` with `what`, the expected and the actual
+    // digest. If none differs, return the digest you computed.
     let actual = sha256_digest(bytes);
     let expected = [
         reference.starts_with("sha256:").then_some(reference),
@@ -224,6 +230,13 @@ pub fn parse(what: &str, bytes: &[u8], content_type: Option<&str>) -> Result<(St
     // mean image manifest. Deserialise into `Index` or `ImageManifest`; any
     // other media type is an `Error::Manifest` that names it. See
     // book/src/step-01-registry.md#manifests-and-indexes.
+    // HINT: Parse into a `serde_json::Value` first: you need its `mediaType` and its shape before
+    // you know which struct to deserialise into.
+    // HINT+: A `content_type` that is not in `ACCEPTED` (`application/json`) says nothing: drop it.
+    // Match on the pair (body's `mediaType`, header's type): both there and different is
+    // `Error::Manifest`, worded as the book shows (the check compares the message); else the
+    // body's, else the header's, else the shape (`manifests` means index). Then
+    // `serde_json::from_value` into `Index` or `ImageManifest`; any other type is an error.
     let fail = |reason: String| Error::Manifest {
         what: what.to_string(),
         reason,

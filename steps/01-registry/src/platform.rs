@@ -99,6 +99,13 @@ pub fn select<'a>(index: &'a Index, wanted: &Platform, reference: &str) -> Resul
     // - Use `Platform::satisfies`, which knows that arm64 with and without `v8`
     //   are the same.
     // - None? `Error::NoMatchingPlatform` listing every platform there is.
+    // HINT: Filter first (image manifests only, a platform that is not `unknown`), then take the
+    // first entry whose platform satisfies `wanted`, remembering the others' names for the error.
+    // HINT+: `index.manifests.iter()` with `filter`s for `Descriptor::is_manifest` and for a
+    // `platform` that is `Some` with neither os nor architecture `unknown`. In one loop, return the
+    // first match and push each other candidate's `to_string()` into a `Vec`: it becomes
+    // `available`. Call `satisfies` on the entry's platform with `wanted` as the argument; the
+    // other way round, a wanted `linux/arm` would no longer take `linux/arm/v7`.
     let candidates = index
         .manifests
         .iter()

@@ -47,6 +47,13 @@ impl Reference {
         //    with `check_component`.
         // 6. No tag and no digest means the tag `latest`.
         // Every error is `invalid(text, "...")`, naming the bad part.
+        // HINT: A colon after the last `/` starts a tag; one before it is a port. Find the last `/`
+        // first, then look for `:` only in the text after it.
+        // HINT+: `split_once('@')` takes the digest off first. `rfind('/')` marks where the last
+        // component starts; an index found in that sub-slice is relative to it, so add the offset
+        // back. `split_once('/')` on the name gives the registry candidate; none (or
+        // `index.docker.io`) means `DOCKER_HUB`, the only registry where a path with no `/` gets
+        // `library/`. A digest alone leaves the tag `None`.
         if text.is_empty() {
             return Err(invalid(text, "it is empty"));
         }

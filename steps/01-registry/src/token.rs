@@ -38,6 +38,13 @@ pub fn fetch_token(
     // - The answer is JSON with `token` or `access_token` (or both) and
     //   maybe `expires_in` seconds (default: `DEFAULT_EXPIRY`); read at most
     //   a megabyte of it (`Read::take`): it comes from the network.
+    // HINT: Let reqwest encode the query: `RequestBuilder::query` takes a slice of `(name, value)`
+    // pairs, and a name may repeat. `observe` wants the URL the answer came from, query included.
+    // HINT+: `challenge.param("realm")` is the URL (none: `Error::Token`). The pairs: `service`,
+    // then a `scope` for each space-separated part of `scope`, then the challenge's scope if it is
+    // new. Add `AUTHORIZATION` from `basic_header` only when `credentials` is `Some`. After `send`,
+    // call `observe` with `response.url()`; 401/403 is `Error::Unauthorized` (a hint, never the
+    // password), other failures `Error::Token`. Parse the capped body as a `serde_json::Value`.
     let realm = challenge.param("realm").ok_or_else(|| Error::Token {
         realm: String::new(),
         reason: "the challenge names no realm".into(),

@@ -38,6 +38,11 @@ impl Compression {
         // GZIP_MAGIC and ZSTD_MAGIC above); anything else is taken to be a
         // plain tar. `magic` may be shorter than four bytes: an empty layer
         // is a valid (empty) plain tar. See book/src/step-02-layers.md#compression.
+        // HINT: Never index the first four bytes: the slice may be shorter, even empty. Ask whether
+        // it begins with each magic number instead.
+        // HINT+: `<[u8]>::starts_with` with `GZIP_MAGIC`, then with `ZSTD_MAGIC`, is simply false
+        // for a slice that is too short (two bytes `28 b5` are not zstd). What matches neither, an
+        // empty layer included, is a plain tar: `Compression::None`.
         if magic.starts_with(&GZIP_MAGIC) {
             Compression::Gzip
         } else if magic.starts_with(&ZSTD_MAGIC) {

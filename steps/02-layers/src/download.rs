@@ -257,6 +257,13 @@ fn copy_verified(
     // resumes). Too many bytes, or a `sha256:<hex of hasher>` that is not
     // `descriptor.digest`: `CopyError::Fatal(Error::DigestMismatch { .. })`.
     // Never hold the blob in memory whole: layers can be gigabytes.
+    // HINT: Cap the body with `Read::take` at one byte more than is still missing: reading exactly
+    // the missing bytes would never notice a server that sends too many.
+    // HINT+: Loop on `Read::read` into the buffer: `Ok(0)` ends it, `ErrorKind::Interrupted` is
+    // tried again, any other error is a `Cut` (`causes` gives its text). Hash and `write_all` only
+    // the `n` bytes read, then count them and call `progress`. At the end, too short is a `Cut`;
+    // too long, or a digest (`sha256:` and the `finalize()`d hash as lowercase hex, `{:x}`) that
+    // differs, is `Fatal(Error::DigestMismatch)`.
     let mut body = body.take((descriptor.size + 1).saturating_sub(written));
     let mut buffer = vec![0u8; 64 * 1024];
     loop {

@@ -89,6 +89,11 @@ impl Store {
         // `alpine` is `<home>/library/alpine/latest`. Images from any other
         // registry go under its name: `<home>/localhost:5000/me/app/v1`.
         // An image pulled by digest only is stored under its digest.
+        // HINT: `PathBuf::push` with `reference.repository` adds all its `/`-separated parts at
+        // once; there is nothing to split.
+        // HINT+: Start from a clone of `self.home`. Push the registry only when the reference is
+        // not on Docker Hub (so no `docker.io/` in the path), then the repository, then the last
+        // part: the tag, or else the digest (`as_deref` and `Option::or`), else `latest`.
         let mut dir = self.home.clone();
         if !reference.is_docker_hub() {
             dir.push(&reference.registry);
@@ -390,6 +395,12 @@ fn swap_into_place(new: &Path, target: &Path) -> Result<()> {
     // so `target` always holds a whole image, then remove what is now at
     // `new` (the old version) with `remove_tree`. Some file systems do not
     // support the exchange (EINVAL): move the old one aside, then rename.
+    // HINT: First decide whether anything is at `target` (`fs::symlink_metadata` fails when not):
+    // then one plain `fs::rename` is atomic and enough.
+    // HINT+: Otherwise `nix::fcntl::renameat2`, with `AT_FDCWD` as both directory arguments and
+    // `RenameFlags::RENAME_EXCHANGE`; afterwards `new` holds the old tree, for `remove_tree`. On
+    // `Err(Errno::EINVAL)` fall back on three `fs::rename`s (target aside, new to target, the old
+    // one to `new`), then `remove_tree`. An `Errno` converts `into` an `io::Error` for `io_error`.
     use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
     if std::fs::symlink_metadata(target).is_err() {
         return std::fs::rename(new, target).map_err(io_error(target));

@@ -63,6 +63,13 @@ pub fn config(base: Option<&ImageConfig>, layer: &LayerDigests, created_by: &str
     // Env, WorkingDir, User) so the pushed image runs like the pulled one,
     // and add one `history` entry with `created_by`. No timestamps: the same
     // directory must give the same bytes (and so the same digest).
+    // HINT: The snapshot compares bytes, and serde_json here keeps keys in insertion order
+    // (`preserve_order`): `architecture`, `os`, `variant`, `config`, `rootfs`, `history`.
+    // HINT+: Build a `Value` with `json!` and add keys by indexing it. The platform comes from
+    // `base` or `Platform::host()`; `variant` only when `Some`. Run settings:
+    // `serde_json::to_value` of `base.config`, kept only when the object is not empty. Then
+    // `rootfs` (`type` `layers`, `diff_ids` holding the layer's `diff_id`) and a one-entry
+    // `history`. `serde_json::to_vec`, never pretty; no `created` time.
     let host = Platform::host();
     let (architecture, os, variant) = match base {
         Some(base) => (
@@ -96,6 +103,12 @@ pub fn manifest(format: Format, config: (&str, u64), layers: &[(String, u64)]) -
     // `config` descriptor and one `layers` descriptor per layer: each
     // descriptor is `{"mediaType", "digest", "size"}` with the format's
     // config or layer media type.
+    // HINT: A descriptor is the same three keys every time: a small closure that makes one from a
+    // media type, a digest and a size serves the config and every layer.
+    // HINT+: `json!` with `schemaVersion` 2, `mediaType` from `format.manifest_type()`, `config`
+    // with `format.config_type()`, and `layers` mapped from the pairs with `format.layer_type()`
+    // (collect a `Vec` inside `json!`). Keys in that order, a descriptor's as `mediaType`,
+    // `digest`, `size`: the snapshot compares bytes. `serde_json::to_vec`, compact.
     let descriptor = |media_type: &str, digest: &str, size: u64| -> Value {
         json!({ "mediaType": media_type, "digest": digest, "size": size })
     };

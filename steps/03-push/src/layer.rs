@@ -42,6 +42,13 @@ pub fn write_layer(dir: &Path, options: &LayerOptions, out: impl Write) -> Resul
     // around the encoder hashes the tar itself (the DiffID). Give the inner
     // `Hashing` to `tar::Builder` and let `append_tree` write the entries.
     // Then finish the tar, then the gzip stream, and read off both hashes.
+    // HINT: The DiffID hashes the tar, the digest the gzip bytes: the `Hashing` next to `out` is
+    // the digest's. Finish from the inside out, or a hash misses the last bytes.
+    // HINT+: Nest as the instructions say: `Hashing::new(out)`, `gzip_header().write` with
+    // `flate2::Compression::default()`, another `Hashing`, `tar::Builder::new`. After
+    // `append_tree`, `Builder::into_inner` ends the tar and gives back the inner `Hashing`, whose
+    // `finish()` gives the encoder and the DiffID; `GzEncoder::finish` writes the trailer and gives
+    // back the outer `Hashing`, whose `finish()` gives `out`, the digest and the size. Flush `out`.
     let compressed = Hashing::new(out);
     let encoder = gzip_header().write(compressed, flate2::Compression::default());
     let tar_hashing = Hashing::new(encoder);
@@ -127,6 +134,13 @@ fn append_entry<W: Write>(
     // name), a regular file (its bytes, streamed from disk), a FIFO or a
     // device (its major and minor numbers). Sockets cannot be archived:
     // `Error::Unsupported`.
+    // HINT: Write entries with `tar::Builder::append_data`, and symlinks and hard links with
+    // `append_link`: both handle names over 100 bytes (the GNU long-name record) and the checksum.
+    // HINT+: Fill `tar::Header::new_gnu()` from `MetadataExt` (`mode() & 0o7777`, `uid`, `gid`,
+    // `mtime`). By `file_type()`: a directory has no data and returns `true`; a symlink takes
+    // `fs::read_link`'s target; with `nlink() > 1`, a `(dev, ino)` already in `inodes` is an
+    // `EntryType::Link` to that name, else remember it. A file's size is its `len()`, its data an
+    // open `File`; device numbers come from `rdev()` through `nix::sys::stat::major` and `minor`.
     let full = root.join(entry);
     let meta = std::fs::symlink_metadata(&full).map_err(io_error(&full))?;
     let file_type = meta.file_type();

@@ -110,6 +110,13 @@ fn start(
     // 3. `201` to a mount: done (`Start::Mounted`). `202`: upload to the
     //    `Location` it gives (`location`), minding `OCI-Chunk-Min-Length`.
     //    Anything else: `refused`.
+    // HINT: Send every request through `client.send` with the scope it needs: it answers the 401
+    // and fetches the token. A mount needs both repositories' scopes, separated by a space.
+    // HINT+: HEAD the blob with `Method::HEAD`: `status().is_success()` is `Start::Present`. Then
+    // `Method::POST` to the uploads path, adding `mount` and `from` when `mount_from` is `Some`.
+    // Match `status().as_u16()`: 201 is `Mounted` only when you asked for a mount; 202 is `Upload`
+    // with the `location` helper (and `client.base_url()`) and `OCI-Chunk-Min-Length` parsed as a
+    // `u64` (absent or bad: `None`); anything else is `refused`, naming the `POST`.
     let scope = format!("repository:{repository}:pull,push");
     let head = client.send(
         Method::HEAD,
@@ -167,6 +174,12 @@ pub fn absolute(base: &str, location: &str) -> String {
     // own (`?_state=...`). A path is relative to `base`; a URL is kept,
     // and so is the query: `with_digest`, below, adds to it for the closing
     // PUT. See book/src/step-03-push.md#the-upload-protocol.
+    // HINT: Resolve it the way a browser resolves a link: `reqwest::Url` knows how, so do not glue
+    // strings together.
+    // HINT+: `reqwest::Url::parse` the base, then `Url::join` the location and `to_string()` the
+    // result: a path replaces the base's path, a whole URL replaces everything, and the location's
+    // query is kept. Both calls return a `Result`; if either fails, the two strings one after the
+    // other will do.
     match reqwest::Url::parse(base).and_then(|b| b.join(location)) {
         Ok(url) => url.to_string(),
         Err(_) => format!("{base}{location}"),

@@ -52,6 +52,13 @@ pub fn mirror(host: &Path, root: &Path, placed: &mut Placed) -> Result<PathBuf> 
     //   again at `/`, its components go on the stack. A directory:
     //   `place_dir`, and continue inside it. A file: `place_file`.
     // The image path of a host path is `image_path(root, &host_path)`.
+    // HINT: Unlike step 02's `resolve_in_root`, the last name is followed too: a soname is often a
+    // link, and the file it points to must be copied as well.
+    // HINT+: Pop names off the stack; `..` pops `current`. Else look at `current.join(name)` with
+    // `fs::symlink_metadata`. A symlink: count it, `read_link`, `place_symlink`, reset `current` to
+    // `/` only for an absolute target (a relative one goes on from the link's directory), push the
+    // target's components. A directory or a file: place it and make it `current`. At the end
+    // `current` is the real host path.
     let mut pending = components_reversed(&absolute);
     let mut current = PathBuf::from("/");
     let mut links = 0;

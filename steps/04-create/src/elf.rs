@@ -249,6 +249,13 @@ pub fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header> {
     // Then, little-endian (use `u16_at` and `u64_at`): `e_machine` at 18,
     // `e_phoff` at 32, `e_phentsize` at 54 (must be PROGRAM_HEADER_SIZE)
     // and `e_phnum` at 56. A header shorter than HEADER_SIZE is `malformed`.
+    // HINT: Check in this order: magic, then class and byte order, then length. A 32-bit header is
+    // only 52 bytes: measured first, it would be called malformed instead of 32-bit.
+    // HINT+: A file shorter than `MAGIC`, or not starting with it, is `not_elf`. Match the pair
+    // `bytes.get(4)`, `bytes.get(5)`: (2, 1) goes on; class 1 is `"32-bit"`, order 2
+    // `"big-endian"`, anything else unknown, all `Error::UnsupportedElf`. Then `HEADER_SIZE`, the
+    // version byte and `e_phentsize` are `malformed` cases. `Header` takes
+    // `Machine::from_e_machine` of the `u16` at 18, the `u64` at 32 and the `u16` at 56.
     if bytes.len() < MAGIC.len() || bytes[..4] != MAGIC {
         return Err(not_elf(path, bytes));
     }
@@ -296,6 +303,12 @@ pub fn parse_program_headers(
     // `p_flags` at 4, `p_offset` (u64) at 8, `p_vaddr` at 16, `p_paddr` at
     // 24, `p_filesz` at 32. If `table` is too short for `header.phnum`
     // entries, the file is `malformed`.
+    // HINT: Check the length once, before reading any entry: `phnum` entries must fit in `table`,
+    // or `u64_at` panics on a header that lies.
+    // HINT+: `usize::from` the `u16` count before multiplying by `PROGRAM_HEADER_SIZE`. Take that
+    // many bytes and split them with `chunks_exact`; each chunk is one entry, read with `u32_at` at
+    // 0 and `u64_at` at 8, 16 and 32 (offsets into the entry, not the table). `map` each to a
+    // `ProgramHeader` and `collect`.
     let needed = usize::from(header.phnum) * PROGRAM_HEADER_SIZE;
     if table.len() < needed {
         return Err(malformed(path, "the program header table is cut short"));
@@ -321,6 +334,11 @@ pub fn file_offset(segments: &[ProgramHeader], vaddr: u64) -> Option<u64> {
     // memory at `vaddr`: an address inside [vaddr, vaddr + filesz) is at
     // `address - vaddr + offset` in the file (checked: a hostile file may
     // make that overflow). Ignore the other segments.
+    // HINT: Only `PT_LOAD` segments count, and the range is half-open and measured with `filesz`:
+    // an address at `vaddr + filesz` is past the file's bytes.
+    // HINT+: Test the range as a distance: once `vaddr <= address` holds, `address - vaddr` cannot
+    // underflow, and comparing it with `filesz` avoids `vaddr + filesz`, which a hostile file can
+    // overflow. `filter` by kind, `find` the segment, `and_then` a `u64::checked_add`.
     segments
         .iter()
         .filter(|s| s.kind == PT_LOAD)
@@ -339,6 +357,11 @@ pub fn parse_dynamic(path: &Path, bytes: &[u8]) -> Result<DynamicEntries> {
     // never comes is `malformed`. Keep `DT_STRTAB` and `DT_STRSZ`, every
     // `DT_NEEDED` in order, and `DT_SONAME`, `DT_RPATH` and `DT_RUNPATH`.
     // The string values are offsets into the string table, kept as they are.
+    // HINT: Walk `chunks_exact(DYNAMIC_ENTRY_SIZE)` and return as soon as `DT_NULL` comes: leaving
+    // the loop means it never came.
+    // HINT+: Read the tag with `u64_at` at 0 and the value at 8, and `match` the tag against the
+    // `DT_*` constants: `DT_NEEDED` pushes onto `needed` (in order), the others set their `Option`
+    // in a `DynamicEntries::default()`, any other tag is skipped. After the loop: `malformed`.
     let mut entries = DynamicEntries::default();
     for entry in bytes.chunks_exact(DYNAMIC_ENTRY_SIZE) {
         let value = u64_at(entry, 8);

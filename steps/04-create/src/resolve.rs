@@ -152,6 +152,12 @@ fn read_ld_so_conf(path: &Path, depth: usize, dirs: &mut Vec<PathBuf>) -> Result
     // order, at `depth + 1`: past MAX_INCLUDE_DEPTH, stop following (a
     // file that includes itself). `hwcap` lines are from old glibc: skip
     // them. Anything else is a directory: push it, unless already there.
+    // HINT: Cut the comment before you trim (`/last # comment` is `/last`). A relative `include`
+    // pattern is relative to this file's directory, not to the current one.
+    // HINT+: Cut each line at the first `#`, `trim`, skip empty and `hwcap ` lines. `include` is a
+    // keyword only with a space or tab after it (`strip_prefix`). Join a relative pattern onto
+    // `path.parent()`; only while `depth < MAX_INCLUDE_DEPTH`, recurse into each path this crate's
+    // `glob` returns, at `depth + 1`. Other lines are directories, pushed unless `dirs` has them.
     for line in text.lines() {
         let line = line.split('#').next().unwrap_or_default().trim();
         if line.is_empty() || line.starts_with("hwcap ") {
@@ -243,6 +249,12 @@ pub fn expand_origin(entry: &str, origin: &Path) -> PathBuf {
     // token only when no letter, digit or `_` follows it (`$ORIGINAL` is
     // not `$ORIGIN` + `AL`). Other tokens (`$LIB`, `$PLATFORM`) are left as
     // they are.
+    // HINT: Look at each `$` in turn: it starts `${ORIGIN}`, or `$ORIGIN` not followed by a letter,
+    // digit or `_`, or it is a plain `$` to copy.
+    // HINT+: Build a new `String`. `str::find` the next `$` and copy what comes before it; on the
+    // rest try `strip_prefix` with the braced form, then with `$ORIGIN`, checking the character
+    // after it (`$ORIGINAL`, `$ORIGIN_X` stay). Else copy the `$` and move one byte on.
+    // `to_string_lossy` turns the origin into text; copy the tail after the last `$` too.
     let origin = origin.to_string_lossy();
     let mut expanded = String::with_capacity(entry.len());
     let mut rest = entry;
@@ -298,6 +310,12 @@ pub fn search_order(requester: &Elf, loaders: &[&Elf], system: &[PathBuf]) -> Ve
     // 4. `system`.
     // Split each list with `path_list(list, object)`, which expands
     // `$ORIGIN` for the object that holds the list. Keep each directory once.
+    // HINT: A RUNPATH does two things: the requester's own turns off every RPATH, and a loader's
+    // hides that loader's RPATH. Only the requester's RUNPATH is searched.
+    // HINT+: Without a requester `runpath`, walk the requester and then each loader
+    // (`std::iter::once` and `chain`), extending with `path_list` of each object's `rpath` when it
+    // has no `runpath`. Then `path_list` of the requester's `runpath`, then `system`. Keep first
+    // places with a `HashSet` and `Vec::retain`: `insert` says whether a directory is new.
     let mut dirs = Vec::new();
     if requester.runpath.is_none() {
         for object in std::iter::once(requester).chain(loaders.iter().copied()) {
@@ -326,6 +344,12 @@ pub fn find_library(name: &str, dirs: &[PathBuf], machine: Machine) -> Result<Op
     // (`Path::is_file` follows symlinks, as the loader does). Read it with
     // `elf::read`: skip it if it is `Error::UnsupportedElf` (32-bit) or its
     // `machine` differs; any other error is returned. The first that fits wins.
+    // HINT: A candidate that exists but does not fit (32-bit, or another machine's) is skipped, not
+    // an error: the loader keeps searching, and so do you.
+    // HINT+: The candidates: `name` alone when it contains a `/`, else `dir.join(name)` for each
+    // dir in order. Skip what is not `Path::is_file`. Match `elf::read`: `Ok` with the same
+    // `machine` wins; `Ok` with another machine, or `Err(Error::UnsupportedElf { .. })`, goes on;
+    // any other error is returned. Nothing fits: `Ok(None)`.
     let candidates: Vec<PathBuf> = if name.contains('/') {
         vec![PathBuf::from(name)]
     } else {
@@ -404,6 +428,13 @@ pub fn follow_dependencies(
     // `Library` and a new object. A name is known once it was needed, or is
     // the `soname` of a loaded object, or the interpreter's path or soname
     // (libc needs `ld-linux-x86-64.so.2`, which is already there).
+    // HINT: Walk a `Vec` that grows as you go, by index, rather than a queue: each object must keep
+    // the index of its loader, so its chain of loaders can be walked for RPATH inheritance.
+    // HINT+: Seed a `HashSet` of known names with the interpreter's path and soname. Object 0 is
+    // the program, object i is `libraries[i - 1]`, and a `Vec<Option<usize>>` says who loaded whom.
+    // For the current object, follow that chain up to `None` for its `loaders`; for each `needed`
+    // name that `known.insert` finds new, `search_order` then `find_library`. Found: add its soname
+    // to `known`, push the `Library` and its loader's index.
     let machine = program.machine;
     let mut known: HashSet<String> = HashSet::new();
     if let Some(interpreter) = interpreter {

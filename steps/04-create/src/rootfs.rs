@@ -111,6 +111,12 @@ pub fn find_binary(spec: &BinarySpec, path_var: &OsStr) -> Result<PathBuf> {
     // the current directory, "."): the first `dir/name` that is a file
     // (following links) with an execute bit (`mode & 0o111`) wins. None:
     // `Error::BinaryNotFound` with the name and `path_var` as text.
+    // HINT: `env::split_paths` splits `path_var` for you, and an empty entry comes out as an empty
+    // path: that one means `.`.
+    // HINT+: A `BinarySpec::Path` returns at once. For each directory, `fs::metadata` (it follows
+    // links) of `dir.join(name)`: it wins when `is_file()` and its `PermissionsExt::mode` has a bit
+    // of `0o111`. A directory named like the binary, or a file without an execute bit, is skipped.
+    // Nothing: `Error::BinaryNotFound`, with `path_var` through `to_string_lossy`.
     let name = match spec {
         BinarySpec::Path(path) => return Ok(path.clone()),
         BinarySpec::Name(name) => name,
@@ -142,6 +148,12 @@ pub fn default_config(binaries: &[PathBuf]) -> (Vec<String>, Vec<String>) {
     // The command is the first binary alone, by its path. The environment
     // is one `PATH=` entry joining, with `:`, the directories of the
     // binaries, each once, in order: `bash` and `ls` give `PATH=/usr/bin`.
+    // HINT: The command is the first binary alone, as text, in a one-element `Vec`; with no
+    // binaries, no command.
+    // HINT+: `binaries.first()` mapped to a `Vec` of its `display().to_string()`, else empty. For
+    // `PATH`, collect each binary's `parent()` in order, skipping one already there
+    // (`Vec::contains`; a `HashSet` would lose the order), then `join(":")` after `PATH=`, as the
+    // only entry of the environment.
     let command = binaries
         .first()
         .map(|binary| vec![binary.display().to_string()])

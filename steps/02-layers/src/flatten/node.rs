@@ -60,6 +60,12 @@ pub(super) fn make_room(path: &Path, new_is_directory: bool) -> io::Result<Room>
     // keep it (Room::KeptDirectory), only its metadata will change. A
     // directory otherwise: `fs::remove_dir_all`. Anything else:
     // `fs::remove_file`. See book/src/step-02-layers.md#unlink-then-create.
+    // HINT: Only `ErrorKind::NotFound` from `fs::symlink_metadata` means the path is free; return
+    // any other error. A symlink to a directory is not a directory here, and that is the point.
+    // HINT+: `Metadata::is_dir` decides: a directory with `new_is_directory` stays
+    // (`Room::KeptDirectory`), any other directory goes with `fs::remove_dir_all`, and everything
+    // else (files, symlinks, FIFOs, devices) with `fs::remove_file`. After a removal, or with
+    // nothing there, the answer is `Room::Empty`.
     let meta = match fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Room::Empty),
@@ -100,6 +106,13 @@ pub(super) fn create(
     // - Fifo and Device: `mkfifo`/`mknod` with CREATE_MODE, then owner,
     //   `meta.set_special_mode` and times.
     // See book/src/step-02-layers.md#writing-entries.
+    // HINT: Call `make_room` first, telling it whether the new node is a directory, and keep its
+    // answer: a directory needs creating only when the room is `Room::Empty`.
+    // HINT+: One `match node`. File: `OpenOptions` with `write` and `create_new`, plus `mode` and
+    // `custom_flags` from `OpenOptionsExt` (`OFlag::O_NOFOLLOW`, as bits); `io::copy` into it, then
+    // `apply_to_file`. Directory: `fs::DirBuilder` with `DirBuilderExt::mode`. Fifo and Device:
+    // `mkfifo` or `mknod` with a `Mode` made from `CREATE_MODE` (`from_bits_truncate`). Owner
+    // before mode before times, always: `chown` clears setuid bits.
     let kept = make_room(path, matches!(node, Node::Directory))?;
     match node {
         Node::File => {
@@ -165,6 +178,13 @@ pub(super) fn link(path: &Path, target: &Path) -> Result<(), LinkError> {
     // `fs::hard_link`, which on Linux does not follow a symlink target.
     // A hard link has no metadata of its own: it shares the target's inode.
     // See book/src/step-02-layers.md#hard-links.
+    // HINT: Check the target before you touch `path`: a refused link must leave what is at `path`
+    // alone.
+    // HINT+: `fs::symlink_metadata` on `target` (not `fs::metadata`: a symlink is linked as
+    // itself): `NotFound` is `LinkError::Missing`, `is_dir()` is `LinkError::Directory`, any other
+    // error converts with `?` (`LinkError` is `From<io::Error>`). Then `make_room` for a
+    // non-directory, and `fs::hard_link`, whose first argument is the existing file. A link has no
+    // metadata of its own.
     let meta = match fs::symlink_metadata(target) {
         Ok(meta) => meta,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Err(LinkError::Missing),

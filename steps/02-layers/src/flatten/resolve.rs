@@ -78,6 +78,13 @@ pub fn resolve_in_root(root: &Path, path: &Path) -> io::Result<PathBuf> {
     //   the stack. Count the links: past MAX_SYMLINKS, fail with
     //   `Errno::ELOOP`. Anything else, or "not found", is appended.
     // See book/src/step-02-layers.md#staying-inside-the-root.
+    // HINT: A relative symlink target goes on from the link's directory: the link's own name is
+    // never appended to the resolved path; only the target's components go on the stack.
+    // HINT+: Pop names in a loop. Handle `..` first (`PathBuf::pop` does nothing at the root), so a
+    // `..` is never appended. An empty stack after the pop means the last name: append it, stop.
+    // Else `lstat` `root` joined with the resolved path and the name: a symlink is counted (past
+    // `MAX_SYMLINKS`, fail with `Errno::ELOOP`), an absolute target `clear`s the resolved path, and
+    // `components_reversed` of the target `extend`s the stack.
     let mut pending: Vec<OsString> = components_reversed(path);
     let mut resolved = PathBuf::new();
     let mut links = 0;

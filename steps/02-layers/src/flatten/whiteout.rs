@@ -49,6 +49,12 @@ impl Marker {
         // marker: refuse an empty NAME, `.` and `..` (`.wh...` would delete
         // the parent directory: an escape). See
         // book/src/step-02-layers.md#whiteouts.
+        // HINT: Work on the name's bytes (`OsStrExt::as_bytes`): names need not be UTF-8. Compare
+        // with the whole opaque marker before you look for the `.wh.` prefix.
+        // HINT+: Equal to `OPAQUE_MARKER`: `Marker::Opaque`. Else `<[u8]>::strip_prefix` with
+        // `WHITEOUT_PREFIX` gives the hidden name, or `None` for an ordinary file. Match what
+        // remains: empty, `.` or `..` is an `Err` with a `&'static str` reason; anything else goes
+        // back to an `OsString` with `OsStr::from_bytes` and `to_os_string`.
         let bytes = file_name.as_bytes();
         if bytes == OPAQUE_MARKER {
             return Ok(Some(Marker::Opaque));
@@ -125,6 +131,11 @@ pub(super) fn hide_lower_children(dir: &Path, written: &Written) -> io::Result<(
     // wrote it, and looks inside the directories it did write. The marker
     // can come after this layer's own entries of `dir`: they must stay. See
     // book/src/step-02-layers.md#opaque-directories.
+    // HINT: Do not delete the children yourself: `written.remove_lower` knows which ones this layer
+    // wrote, and keeps them.
+    // HINT+: `fs::read_dir(dir)` fails when `dir` is missing or is not a directory; `is_missing`
+    // recognises both, and then there is nothing to hide: `Ok(())`. Any other error is returned.
+    // Each item of the listing is an `io::Result<DirEntry>`: `?` it and pass its `path()` on.
     let children = match fs::read_dir(dir) {
         Ok(children) => children,
         Err(error) if is_missing(&error) => return Ok(()),
