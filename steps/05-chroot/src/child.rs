@@ -206,6 +206,12 @@ pub fn enter_root(rootfs: &CStr, workdir: &CStr) -> Result<(), Failure> {
     // root. So `chdir("/")` right after, then `chdir(workdir)`. Wrap each
     // error with `Failure::setup(errno, format_args!(...))` saying what
     // failed (`rootfs.to_string_lossy()` shows a path).
+    // HINT: Three calls: `chroot`, `chdir` to `/` (the image's now), then `chdir` to
+    // the working directory. `man 2 chroot` says why the first `chdir` matters.
+    // HINT+: nix's `chroot` and `chdir` take a `&CStr` as it is (`c"/"` is a C string
+    // literal). The child must not allocate: no `format!`, no `String`. In the
+    // messages, `format_args!` with this file's `Lossy` shows a `&CStr` without
+    // allocating. Map each errno with `Failure::setup`, then `?`; end with `Ok`.
     chroot(rootfs)
         .map_err(|e| Failure::setup(e, format_args!("cannot chroot into {}", Lossy(rootfs))))?;
     chdir(c"/").map_err(|e| Failure::setup(e, format_args!("cannot chdir to the new root")))?;
@@ -229,6 +235,13 @@ pub fn become_user(credentials: &Credentials, set_groups: bool) -> Result<(), Fa
     // when `set_groups`) and `setresgid` come before `setresuid`, which
     // gives root up for good. Set all three ids (real, effective, saved)
     // so the program cannot switch back.
+    // HINT: Groups, then gid, then uid: after `setresuid` has left root, the process
+    // may no longer change its groups.
+    // HINT+: nix's `setgroups`, `setresgid`, `setresuid`, one id thrice (real,
+    // effective, saved). `credentials.groups` holds `u32`s; collecting them into a
+    // new `Vec<Gid>` would allocate in the child, so fill a fixed array on the stack
+    // (`std::array::from_fn`, 64 is plenty) and pass the slice that is used. Wrap
+    // each errno with `Failure::setup(e, format_args!(...))`, then `?`.
     let gid = Gid::from_raw(credentials.gid);
     let uid = Uid::from_raw(credentials.uid);
     if set_groups {

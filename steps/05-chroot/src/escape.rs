@@ -28,6 +28,13 @@ pub fn escape(hatch: &CStr) -> nix::Result<()> {
     //    the working directory will never meet it again; at the host's `/`,
     //    `..` is `/` itself.
     // 4. `chroot(".")`: the host's `/` is the root again. `chdir("/")`.
+    // HINT: The trick: `chroot` into the hatch without `chdir`-ing into it. The
+    // working directory is then outside the root, where `..` is never stopped.
+    // HINT+: Match on `mkdir`'s result: `Ok` and `Err(Errno::EEXIST)` go on, any
+    // other error returns (`Mode::from_bits_truncate` for the mode). The other calls
+    // return `nix::Result` like this function, so `?` passes errors on; the climb is
+    // a `for` loop of `chdir` to `..`, `CLIMB` times. Never `chdir` into the hatch:
+    // that would put you back inside the root.
     match mkdir(hatch, Mode::from_bits_truncate(0o700)) {
         Ok(()) | Err(Errno::EEXIST) => {}
         Err(e) => return Err(e),

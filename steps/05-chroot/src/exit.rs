@@ -11,6 +11,12 @@ pub fn exit_code(status: WaitStatus) -> Option<i32> {
     // EXERCISE(exit-code): Turn a wait status into a shell's exit code.
     // `WaitStatus::Exited(pid, code)` and `WaitStatus::Signaled(pid,
     // signal, core_dumped)` are ends; every other variant is not.
+    // HINT: One `match` on `status`: an arm for `Exited`, one for `Signaled`, and `_`
+    // for every other variant.
+    // HINT+: Ignore the pid and the core-dump flag with `_` in the patterns. nix's
+    // `Signal` is a `#[repr(i32)]` enum, so an `as i32` cast gives its number
+    // (SIGKILL is 9). `Stopped`, `Continued` and `StillAlive` are not ends: `None`,
+    // and the caller waits again.
     match status {
         WaitStatus::Exited(_, code) => Some(code),
         WaitStatus::Signaled(_, signal, _) => Some(128 + signal as i32),

@@ -31,6 +31,13 @@ pub fn find_with(
     // - Nothing at all: `Error::CommandNotFound` (the shell's 127), with
     //   `searched` saying which directories were tried (" (PATH=...)").
     //   Only files without an execute bit: `Error::NotExecutable` (126).
+    // HINT: Deal with a program that contains a `/` first and return from there: only
+    // a bare name is searched for in `path_var`.
+    // HINT+: `split(':')` the PATH, skip empty entries, and `stat` each `DIR/program`
+    // (mind a trailing `/` in DIR). An executable regular file (`is_file` and an
+    // execute bit in `st_mode`) returns at once; remember the first one without an
+    // execute bit (`Option::get_or_insert`) and go on. After the loop, that memory
+    // picks `NotExecutable` (126) or `CommandNotFound` (127).
     let executable = |stat: &FileStat| is_file(stat) && stat.st_mode & 0o111 != 0;
     if program.contains('/') {
         let path = if program.starts_with('/') {

@@ -105,6 +105,12 @@ pub fn command_line(config: &RunConfig, command: &[String]) -> Vec<String> {
     // An image's Entrypoint always comes first. Its Cmd is the default
     // arguments: a command given on the command line replaces Cmd, never
     // the Entrypoint. Either can be missing (`None`).
+    // HINT: First pick the arguments (the command if it is not empty, else Cmd), then
+    // put them after the Entrypoint.
+    // HINT+: Both fields are `Option<Vec<String>>` behind a borrow: clone, then
+    // `unwrap_or_default()` makes a missing one an empty list. "No command" is
+    // `command.is_empty()`. Start the argv from the Entrypoint in every case and
+    // `extend` it with the arguments; with nothing at all, it is simply empty.
     let arguments = if command.is_empty() {
         config.cmd.clone().unwrap_or_default()
     } else {
@@ -132,6 +138,12 @@ pub fn environment(
     //   left out when the shell has none, as `docker run -e NAME` does.
     // - An empty name (`-e =value`) is an `Error::Env`.
     // - Last, add `PATH=DEFAULT_PATH` if nothing set PATH.
+    // HINT: One closure that sets NAME to VALUE (in place if NAME is there, else at
+    // the end) serves the image's entries and the `-e` options alike.
+    // HINT+: `split_once('=')` gives the name; `None` is a bare `NAME`, whose value
+    // is `host_env(NAME)` (no value: skip it). Find the entry to replace with
+    // `iter_mut().find(...)` on a name that is equal, not a prefix: `LANG` must not
+    // match `LANGUAGE=C`. Refuse an empty name first; look for `PATH` at the end.
     let mut env: Vec<String> = Vec::new();
     let set = |env: &mut Vec<String>, name: &str, value: &str| {
         let pair = format!("{name}={value}");

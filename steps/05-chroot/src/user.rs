@@ -89,6 +89,13 @@ pub fn resolve(user: &str, passwd: &[PasswdEntry], groups: &[GroupEntry]) -> Res
     //   replaces the gid, and the process gets no supplementary groups.
     //   Without one, the supplementary groups are every group whose member
     //   list names the user.
+    // HINT: Three moves: `split_once(':')` into user and group parts, find the user's
+    // entry, then let the group part decide the gid and the groups.
+    // HINT+: `parse::<u32>()` tells a number from a name. A number matches a `uid`
+    // or, without a line, stands alone (gid 0, home "/", no name); a name must match
+    // a `name` (`ok_or_else` into `Error::User`). A group part (number, or name found
+    // in `groups`) leaves the groups empty; else collect each group whose `members`
+    // holds the user's name. An empty user part is uid 0.
     let error = |reason: String| Error::User {
         user: user.to_string(),
         reason,

@@ -212,6 +212,13 @@ impl Container {
         // 5. `hooks.enter_root(rootfs, workdir)`: step 05's chroot and
         //    chdir here (`Chroot`), pivot_root in step 08.
         // `self.prepared` holds `rootfs` and `workdir`.
+        // HINT: Every step is a function that already exists: call them in the
+        // numbered order and pass their errors on with `?`.
+        // HINT+: `make_private` before any mount, or the others reach the host's
+        // mount table; proc after the bind, so it sits on the bound tree;
+        // `hooks.enter_root` last, as `self.proc_dir` and `rootfs` are host paths.
+        // Only nix's `sethostname` (it takes the `String` as it is) returns a bare
+        // errno: wrap it in `Failure::setup`.
         let rootfs = &self.prepared.rootfs;
         mounts::make_private()?;
         mounts::bind_root(rootfs)?;

@@ -44,6 +44,13 @@ pub fn reap(command: Pid) -> Option<i32> {
     // `waitpid(None, Some(WaitPidFlag::WNOHANG))` (any child, don't block)
     // until it says `StillAlive` or fails (`ECHILD`: no children left).
     // Remember the exit code (`exit_code(status)`) when the pid is `command`.
+    // HINT: Loop until nothing is left to reap: one SIGCHLD can stand for several
+    // children, and reaping one per signal leaves zombies.
+    // HINT+: With `WNOHANG`, `waitpid` returns at once: a status for a child that
+    // ended, `StillAlive` when none has (stop), `Err(ECHILD)` when there are no
+    // children (stop), `Err(EINTR)` (try again). When `status.pid()` is the
+    // command's, keep `exit_code(status)` in a variable, and keep looping: other
+    // children may have ended too. Return the variable when the loop stops.
     let mut code = None;
     loop {
         match waitpid(None, Some(WaitPidFlag::WNOHANG)) {

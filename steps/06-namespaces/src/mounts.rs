@@ -20,6 +20,12 @@ pub fn make_private() -> Result<(), Failure> {
     // systems (systemd) `/` is a *shared* mount: a mount made under it in
     // one namespace propagates to the others. Remount `/` recursively
     // private: `mount(None, "/", None, MS_REC | MS_PRIVATE, None)`.
+    // HINT: A `mount` with no source, no type and no data only changes propagation:
+    // see "Changing the propagation type" in `man 2 mount`.
+    // HINT+: nix's `mount` is generic over each path argument, so a bare `None` does
+    // not compile: annotate it (`None::<&CStr>`). The target is `/` as a C string
+    // literal. Without `MS_REC`, only `/` itself turns private and every mount under
+    // it stays shared. Turn the errno into `Failure::setup` with `map_err`.
     mount(
         None::<&CStr>,
         c"/",
@@ -39,6 +45,12 @@ pub fn make_private() -> Result<(), Failure> {
 pub fn bind_root(rootfs: &CStr) -> Result<(), Failure> {
     // EXERCISE(bind-root): Bind the root filesystem onto itself.
     // `mount(Some(rootfs), rootfs, None, MS_BIND | MS_REC, None)`.
+    // HINT: A bind mount needs no file system type and no data; here the source and
+    // the target are the same directory.
+    // HINT+: `MS_BIND` makes it a bind, and `MS_REC` brings along what is already
+    // mounted below the directory (`mount --rbind`). The `None`s need their type
+    // (`None::<&CStr>`). For the message, `Lossy(rootfs)` in `format_args!` shows the
+    // path without allocating: this runs in the child.
     mount(
         Some(rootfs),
         rootfs,
@@ -59,6 +71,12 @@ pub fn mount_proc(target: &CStr) -> Result<(), Failure> {
     // Source "proc", type "proc", with MS_NOSUID | MS_NOEXEC | MS_NODEV
     // (nothing in /proc is a program or a device). The host's /proc would
     // show the host's processes.
+    // HINT: Not a bind of the host's `/proc`, which shows the host's processes: a new
+    // `proc` file system, which shows the PID namespace of the process mounting it.
+    // HINT+: nix's `mount` with the C string `c"proc"` as both the source (only a
+    // label) and the file system type, `target` as the target, the three `MS_NO...`
+    // flags OR-ed together and no data (`None::<&CStr>`). `man 5 proc`. Wrap the
+    // errno with `Failure::setup`, naming the target with `Lossy`.
     mount(
         Some(c"proc"),
         target,

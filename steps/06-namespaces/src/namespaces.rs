@@ -73,6 +73,12 @@ pub fn flags(rootless: bool) -> CloneFlags {
     // The flags of every kind in `CONTAINER`, OR-ed together (as
     // `unshare --uts --ipc --net --mount --pid --cgroup` asks), plus
     // `USER.flag` when `rootless`.
+    // HINT: `CloneFlags` is a bitflags type: flags combine with `|`, starting from
+    // `CloneFlags::empty()`.
+    // HINT+: Walk `CONTAINER` and OR each kind's `flag` into an accumulator (a
+    // `fold`, or a `for` loop with `|=`), then add `USER.flag` only when `rootless`.
+    // Take the flags from the array instead of naming the six constants again:
+    // `CONTAINER` is the one list of what a container gets.
     let mut flags = CONTAINER
         .iter()
         .fold(CloneFlags::empty(), |flags, kind| flags | kind.flag);

@@ -33,6 +33,13 @@ pub fn loopback_up() -> Result<(), Failure> {
     // `SIOCSIFFLAGS`. Both go through `libc::ioctl(socket, REQUEST, &mut
     // request)`, which returns -1 on failure (`Errno::last()` says why).
     // SAFETY: both requests read and write an `ifreq`, which `request` is.
+    // HINT: Read, change, write: `SIOCGIFFLAGS` fills in lo's flags, you add
+    // `IFF_UP`, and `SIOCSIFFLAGS` sets them. `man 7 netdevice`.
+    // HINT+: `libc::ioctl` takes the raw fd (`as_raw_fd()`), the request and
+    // `&mut request`, and returns -1 on failure, when `Errno::last()` is the errno
+    // for `fail`. The flags are the union field `ifr_ifru.ifru_flags`, a `c_short`,
+    // and `IFF_UP` is a `c_int`: cast it. Keep the flags already there (OR, don't
+    // assign), and do it all in the one `unsafe` block.
     unsafe {
         if libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFFLAGS, &mut request) < 0 {
             return Err(fail(Errno::last()));

@@ -25,6 +25,12 @@ pub fn parse_link(link: &str) -> Option<Namespace> {
     // EXERCISE(read-namespaces): Read a namespace link.
     // The link's text is `TYPE:[INODE]`: split at the first `:`, strip the
     // brackets, parse the inode as a u64. Anything else is `None`.
+    // HINT: Every step can fail, and each failure is `None`: `?` on `Option`s ends
+    // the function at the first surprise.
+    // HINT+: `split_once(':')` gives the type and `[INODE]`; `strip_prefix('[')` and
+    // `strip_suffix(']')` return `Option`s, so they chain with `?`. `parse::<u64>()`
+    // returns a `Result`: `.ok()?` turns its error into the same `None`. The check
+    // tries `net`, `net:4026531840`, `net:[x]` and `""`: no `unwrap`, no indexing.
     let (kind, rest) = link.split_once(':')?;
     let inode = rest.strip_prefix('[')?.strip_suffix(']')?.parse().ok()?;
     Some(Namespace {
@@ -84,6 +90,13 @@ pub fn group(processes: &[Process], mine: &[Namespace]) -> Vec<Shared> {
     // For each namespace any process is in: how many processes are in it,
     // the one with the lowest pid (and its command), and whether `mine`
     // holds it. Sort the result by inode.
+    // HINT: Key a map by the namespace (inode, then kind): a `BTreeMap` iterates in
+    // key order, which is the sort by inode for free.
+    // HINT+: For each namespace of each process, `entry(key).or_insert_with(...)`
+    // makes the `Shared` the first time (count 0, this pid and command,
+    // `mine.contains(...)`); then count one more. The processes need not come sorted
+    // (the check lists pid 7 before pid 3): take the pid and command whenever a lower
+    // pid comes along. `into_values()` gives the list.
     let mut groups: BTreeMap<(u64, String), Shared> = BTreeMap::new();
     for process in processes {
         for namespace in &process.namespaces {

@@ -64,6 +64,12 @@ impl Format {
         // `.wsl` is `WslModern`. A name ending in `/`, or naming an existing
         // directory, is `Oci`. Anything else: `Error::UnknownFormat`.
         // ANCHOR_END: from_path
+        // HINT: Compare the end of the whole name as a string: `Path::extension` sees
+        // only what follows the last dot, so it cannot tell `.oci.tar` from `.tar`.
+        // HINT+: `to_string_lossy()` keeps a trailing `/` (`file_name()` drops it),
+        // and `path.is_dir()` covers an existing directory: test both first. Then a
+        // list of (ending, format) pairs, the longer endings before `.tar`, and the
+        // first that `ends_with` matches wins; none is `Error::UnknownFormat`.
         let name = path.to_string_lossy();
         if name.ends_with('/') || path.is_dir() {
             return Ok(Format::Oci);

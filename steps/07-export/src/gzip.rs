@@ -245,6 +245,12 @@ pub fn end_member(out: &mut impl Write, crc: u32, length: u64) -> io::Result<()>
     // the CRC-32 of all the uncompressed bytes, then their length modulo
     // 2^32, each as 4 bytes, least significant first.
     // ANCHOR_END: end_member
+    // HINT: Three `write_all`s, in order: `FINAL_BLOCK`, the CRC, the length.
+    // RFC 1952, section 2.3.1, shows the trailer's layout.
+    // HINT+: "Least significant first" is little-endian: `u32::to_le_bytes` gives the
+    // four bytes. `length` is a `u64`, but the field holds it modulo 2^32, which is
+    // what an `as u32` cast does. Without the final block (or after the trailer),
+    // `gzip -t` reports an unexpected end of file or a corrupt stream.
     out.write_all(&FINAL_BLOCK)?;
     out.write_all(&crc.to_le_bytes())?;
     out.write_all(&(length as u32).to_le_bytes())?;

@@ -45,6 +45,13 @@ pub fn index_json(manifest: &Descriptor, reference: &Reference) -> Vec<u8> {
     // DIR:latest` look for), CONTAINERD_NAME the full reference. An image
     // stored by digest has no tag: leave the annotations out.
     // ANCHOR_END: index_json
+    // HINT: Build the JSON with `serde_json::json!`, with the three fields of
+    // `manifest` and the names from `reference`, then `serde_json::to_vec`.
+    // HINT+: Not `manifest` serialised as it is: a `Descriptor` may carry a platform
+    // or annotations. This workspace's serde_json keeps keys in insertion order, and
+    // the snapshot in `tests/snapshots` checks it: CONTAINERD_NAME
+    // (`reference.to_string()`) comes before REF_NAME. Without `reference.tag`, no
+    // `annotations` key at all.
     let mut entry = json!({
         "mediaType": manifest.media_type,
         "digest": manifest.digest,
@@ -75,6 +82,12 @@ pub fn manifest_json(config: &str, repo_tags: &[String], layers: &[String]) -> V
     // in the archive), `RepoTags` (the names `docker load` gives the image)
     // and `Layers` (the layers' file names, in the manifest's order).
     // ANCHOR_END: manifest_json
+    // HINT: An array with one object in it: `serde_json::json!` builds it from the
+    // three arguments as they are, and `serde_json::to_vec` gives the bytes.
+    // HINT+: The keys are capitalised (`Config`, `RepoTags`, `Layers`) and the
+    // snapshot checks their order too, which `json!` keeps. The arguments are already
+    // names in the archive: don't add a directory or reorder the layers.
+    // `docker load` wants the array even for one image.
     let manifest = json!([{
         "Config": config,
         "RepoTags": repo_tags,

@@ -59,6 +59,13 @@ pub fn entry_name(root: &Path, path: &Path, is_dir: bool) -> Result<PathBuf> {
     // The root itself is not an entry either. For a directory, `join("")`
     // adds the trailing `/`.
     // ANCHOR_END: entry_name
+    // HINT: `strip_prefix` fails for a path outside `root`, and gives an empty path
+    // for the root itself: both are `Error::OutsideRoot`.
+    // HINT+: `.ok()` makes the `Result` an `Option`, `filter` drops an empty
+    // remainder (`as_os_str().is_empty()`), and `ok_or_else` builds the error with
+    // both paths. Then only a directory's name gets the trailing `/`. `strip_prefix`
+    // compares components, so don't swap it for string slicing: `/store/a` is a
+    // string prefix of `/store/ab`.
     let relative = path
         .strip_prefix(root)
         .ok()
@@ -84,6 +91,12 @@ pub fn left_out(file_type: FileType) -> Option<&'static str> {
     // Sockets: they only exist while the program that made them runs, and
     // tar cannot hold one. Files, directories, symlinks and FIFOs go in.
     // ANCHOR_END: left_out
+    // HINT: `std::os::unix::fs::FileTypeExt` (already imported) asks a `FileType`
+    // what it is: `is_char_device`, `is_block_device`, `is_socket`.
+    // HINT+: `Some(reason)` for either kind of device and for a socket, with a short
+    // sentence saying why (the export reports it), and `None` for everything else.
+    // Ask about what stays out rather than what goes in: files, directories, symlinks
+    // and FIFOs must all give `None`, and the check asks about each.
     if file_type.is_char_device() || file_type.is_block_device() {
         Some("a device node: WSL and container runtimes make their own /dev")
     } else if file_type.is_socket() {
@@ -106,6 +119,13 @@ pub fn entry_header(meta: &Metadata, mtime: u64) -> tar::Header {
     // the file type: `Directory`, `Symlink`, `Fifo`, else `Regular`; only a
     // regular file has a size (`meta.len()`), everything else 0.
     // ANCHOR_END: entry_header
+    // HINT: Only a regular file has a size; a directory, a symlink or a FIFO gets 0,
+    // whatever `meta.len()` says.
+    // HINT+: `tar::Header`'s setters: `set_mode` (the low twelve bits only: the type
+    // bits must go), `set_uid`/`set_gid` (widen the `u32`s to `u64`), `set_mtime`
+    // with the `mtime` argument, `set_entry_type` from `meta.file_type()`,
+    // `set_size`. A symlink's `meta.len()` is its target's length: not a size to
+    // write. Call no `set_username`/`set_groupname`: the snapshot shows any name.
     let mut header = tar::Header::new_gnu();
     header.set_mode(meta.mode() & 0o7777);
     header.set_uid(u64::from(meta.uid()));
@@ -144,6 +164,12 @@ pub fn first_name(seen: &mut FirstNames, meta: &Metadata, name: &Path) -> Option
     // return the name it holds; otherwise remember `name` for it and return
     // `None`, so the file's bytes are written once, under its first name.
     // ANCHOR_END: first_name
+    // HINT: `seen` maps an inode to the first name written for it: look the key up
+    // before you insert it.
+    // HINT+: The key is `(meta.dev(), meta.ino())` from `MetadataExt`: an inode
+    // number alone repeats across file systems. A hit returns a clone of the stored
+    // name (this entry becomes a hard link to it); a miss stores `name` as an owned
+    // `PathBuf` and returns `None`, so the bytes go under the first name.
     let key = (meta.dev(), meta.ino());
     if let Some(first) = seen.get(&key) {
         return Some(first.clone());

@@ -27,6 +27,12 @@ pub fn distribution_conf(name: &str, default_uid: Option<u32>) -> String {
     // line ends with a newline. Only keys the validator knows may appear:
     // no comments about where the file came from, no other keys.
     // ANCHOR_END: distribution_conf
+    // HINT: Two or three lines: `[oobe]`, then `key = value` lines, each ending in
+    // `\n`.
+    // HINT+: `format!` the header and the `defaultName` line; push the `defaultUid`
+    // line only for a uid that is there and not 0 (`Option::filter` puts both
+    // conditions in one `if let`). The check compares the text byte for byte: spaces
+    // around `=`, a newline after the last line, and nothing else.
     let mut conf = format!("[oobe]\ndefaultName = {name}\n");
     if let Some(uid) = default_uid.filter(|&uid| uid != 0) {
         conf.push_str(&format!("defaultUid = {uid}\n"));

@@ -108,6 +108,13 @@ pub fn resolve(add: &[String], drop: &[String], all: Set) -> Result<Set> {
     // Docker does: `--cap-drop ALL --cap-add NET_BIND_SERVICE` leaves that
     // one. `ALL` (any case) means every capability in `all`. Unknown names
     // are `Error::Capability` (`number` says so).
+    // HINT: A `Set` is a `u64` with bit N for capability N: drop clears bits, add
+    // sets them, and drop goes first.
+    // HINT+: Turn each list into a mask: `ALL` (`eq_ignore_ascii_case`) is `all`, any
+    // other name one bit at `number(name)?`, whose error is the one for unknown names
+    // (`try_fold` keeps the `?` working). Shift a `u64`, not an `i32`: capabilities
+    // go up to 40. Start from `set_of(&DOCKER_DEFAULT)?`, clear with `& !`, set with
+    // `|`, and keep only the bits in `all` at the end.
     let names = |list: &[String]| -> Result<Set> {
         list.iter().try_fold(0, |set, name| {
             if name.eq_ignore_ascii_case("ALL") {

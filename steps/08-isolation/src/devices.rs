@@ -110,6 +110,13 @@ pub fn make_nodes(rootless: bool) -> Result<(), Failure> {
     // minor))`; mknod applies the umask, so set the mode again with
     // `fchmodat`/`chmod` to be sure. Rootless: create an empty file at
     // `path` (`open` with O_CREAT) and bind-mount `host` onto it.
+    // HINT: `mknod` as real root; in a user namespace (`rootless`) `mknod` of a
+    // device is `EPERM`, so bind-mount the host's node onto an empty file instead.
+    // HINT+: Root: nix's `mknod` with `SFlag::S_IFCHR`, mode 0o666 and `makedev`,
+    // then `fchmodat` to the same mode, since the umask took write bits (the check
+    // wants `20666`). Rootless: `open` with `O_CREAT` (and `O_CLOEXEC`), drop the fd,
+    // then `mount` `device.host` onto the path with `MS_BIND`. The paths are
+    // relative: the child stands in the root filesystem.
     for device in &DEVICES {
         let fail = |e| Failure::setup(e, format_args!("cannot make {}", Lossy(device.path)));
         if rootless {

@@ -50,6 +50,13 @@ pub fn mask(path: &CStr) -> Result<(), Failure> {
     // `stat(path)`: `Errno::ENOENT` means nothing to hide. A directory
     // (`st_mode & S_IFMT == S_IFDIR`): mount "tmpfs" there with MS_RDONLY.
     // Else bind-mount "dev/null" onto it (MS_BIND).
+    // HINT: `stat` first: a missing path (`ENOENT`) is nothing to hide, and the
+    // file's type decides how to hide it.
+    // HINT+: Mask `st_mode` with `S_IFMT` before comparing it with `S_IFDIR`: it
+    // holds the permission bits too (`SFlag::from_bits_truncate` makes it an
+    // `SFlag`). A directory gets a new `tmpfs` mounted over it with `MS_RDONLY`
+    // (empty, and refuses writes); anything else gets `dev/null` bind-mounted onto it
+    // (`MS_BIND`, no type). One `Failure::setup` serves both mounts.
     let fail = |e| Failure::setup(e, format_args!("cannot mask {}", Lossy(path)));
     let found = match stat(path) {
         Ok(found) => found,

@@ -36,6 +36,13 @@ pub fn swap_root() -> Result<(), Failure> {
     // it (the old root is what "." names now). `chdir("/")` last. Where
     // pivot_root is impossible (`EINVAL`: the root is the initramfs, which
     // cannot be unmounted), fall back to `move_root()`.
+    // HINT: `enter` already stands in the new root, so `"."` can be both of
+    // `pivot_root`'s arguments: see the NOTES of `man 2 pivot_root`.
+    // HINT+: Match on nix's `pivot_root`. On success the old root sits on top, at
+    // `.`: `umount2` it with `MntFlags::MNT_DETACH` (a plain unmount fails with
+    // `EBUSY`, as the host's mounts are in use). `Err(Errno::EINVAL)` means an
+    // initramfs: `move_root()` instead. Any other errno is a `Failure::setup`. Then
+    // `chdir` to `/`, whichever way you came.
     match pivot_root(c".", c".") {
         Ok(()) => {
             umount2(c".", MntFlags::MNT_DETACH)

@@ -93,6 +93,13 @@ pub fn detect(mountinfo: &str) -> Option<Layout> {
     // controller to the mount point (skip `rw`, `ro`, `xattr`, `noprefix`,
     // `clone_children` and `name=...`, which are not controllers). A hybrid host's `cgroup2` at
     // `/sys/fs/cgroup/unified` has no controllers: it is v1 for us.
+    // HINT: Split each line at `" - "` first: the optional fields before it vary in
+    // number, so counting fields from the start of the line breaks.
+    // HINT+: Before the dash, the mount point is field 4 (from 0); after it, the type
+    // is the first field and the super options the third. A `cgroup2` at exactly
+    // `/sys/fs/cgroup` returns `V2` at once; one elsewhere is skipped. For `cgroup`,
+    // `split(',')` the options and map every controller (not a listed option, no `=`)
+    // to the mount point in a `BTreeMap`. An empty map at the end is `None`.
     let mut controllers = BTreeMap::new();
     for line in mountinfo.lines() {
         let Some((before, after)) = line.split_once(" - ") else {

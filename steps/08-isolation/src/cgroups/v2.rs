@@ -23,6 +23,13 @@ pub fn files(limits: &Limits) -> Vec<(&'static str, String)> {
     // - cpus: `cpu.max` = "QUOTA PERIOD", QUOTA = cpus × CPU_PERIOD;
     // - cpu shares: `cpu.weight` = `shares_to_weight(shares)`;
     // - pids: `pids.max` = the number.
+    // HINT: Push a `(file, value)` pair for each limit that is `Some`, in the order
+    // of the instructions: the check compares the whole list.
+    // HINT+: `memory.swap.max` is swap alone: `swap_total()` minus the memory, in
+    // `i64` (`memory` is a `u64`), never below 0; and `"max"` for -1, tested before
+    // any subtraction. `cpu.max` is the quota, a space, then the period; the quota is
+    // CPUs times `CPU_PERIOD` as a float, rounded (0.5 CPU is 50000).
+    // `shares_to_weight` gives `cpu.weight`; `pids.max` is the number as text.
     let mut files = Vec::new();
     if let Some(memory) = limits.memory {
         files.push(("memory.max", memory.to_string()));
