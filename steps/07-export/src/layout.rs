@@ -40,18 +40,18 @@ pub fn index_json(manifest: &Descriptor, reference: &Reference) -> Vec<u8> {
     // EXERCISE(oci-index): Write the OCI layout's index.json.
     // An image index (`schemaVersion` 2, `mediaType` OCI_INDEX) whose
     // `manifests` holds one descriptor: the manifest's `mediaType`,
-    // `digest` and `size`, with `annotations` naming it: REF_NAME is the
-    // tag alone (`latest`: what `oci:DIR:latest` and `umoci --image
-    // DIR:latest` look for), CONTAINERD_NAME the full reference. An image
-    // stored by digest has no tag: leave the annotations out.
+    // `digest` and `size`, with `annotations` naming it, in this order:
+    // CONTAINERD_NAME, the full reference, then REF_NAME, the tag alone
+    // (`latest`: what `oci:DIR:latest` and `umoci --image DIR:latest`
+    // look for). An image stored by digest has no tag: leave the
+    // annotations out.
     // ANCHOR_END: index_json
     // HINT: Build the JSON with `serde_json::json!`, with the three fields of
     // `manifest` and the names from `reference`, then `serde_json::to_vec`.
     // HINT+: Not `manifest` serialised as it is: a `Descriptor` may carry a platform
     // or annotations. This workspace's serde_json keeps keys in insertion order, and
-    // the snapshot in `tests/snapshots` checks it: CONTAINERD_NAME
-    // (`reference.to_string()`) comes before REF_NAME. Without `reference.tag`, no
-    // `annotations` key at all.
+    // the snapshot in `tests/snapshots` checks it. CONTAINERD_NAME is
+    // `reference.to_string()`. Without `reference.tag`, no `annotations` key at all.
     let mut entry = json!({
         "mediaType": manifest.media_type,
         "digest": manifest.digest,
