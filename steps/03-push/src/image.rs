@@ -124,3 +124,65 @@ pub fn manifest(format: Format, config: (&str, u64), layers: &[(String, u64)]) -
     serde_json::to_vec(&manifest).expect("a manifest serialises")
     // END EXERCISE
 }
+
+/// The build-config exercise on its own: the bytes of a config, with and
+/// without the pulled image's settings.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use workshop::check_eq;
+
+    const READ: &str = "step-03-push.md#the-config-and-the-manifest";
+
+    fn layer() -> LayerDigests {
+        LayerDigests {
+            digest: format!("sha256:{}", "1".repeat(64)),
+            size: 3,
+            diff_id: format!("sha256:{}", "2".repeat(64)),
+        }
+    }
+
+    #[test]
+    fn a_config_carries_the_pulled_settings_and_names_its_layer() {
+        let base: ImageConfig = serde_json::from_str(
+            r#"{"architecture":"arm64","os":"linux","variant":"v8",
+                "config":{"Cmd":["/bin/sh"],"Env":["PATH=/bin"],"WorkingDir":"/srv"},
+                "rootfs":{"type":"layers","diff_ids":["sha256:old"]},
+                "created":"2024-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        let bytes = config(Some(&base), &layer(), "dockerless push");
+        check_eq!(
+            String::from_utf8_lossy(&bytes),
+            format!(
+                r#"{{"architecture":"arm64","os":"linux","variant":"v8","config":{{"Cmd":["/bin/sh"],"Env":["PATH=/bin"],"WorkingDir":"/srv"}},"rootfs":{{"type":"layers","diff_ids":["sha256:{}"]}},"history":[{{"created_by":"dockerless push"}}]}}"#,
+                "2".repeat(64)
+            ),
+            read = READ,
+            "the config of a layer pushed from a pulled image"
+        );
+    }
+
+    #[test]
+    fn without_a_pulled_config_the_platform_is_this_machines() {
+        let bytes = config(None, &layer(), "dockerless push");
+        let value: Value = serde_json::from_slice(&bytes).unwrap();
+        let host = Platform::host();
+        check_eq!(
+            (
+                value["architecture"].as_str(),
+                value["os"].as_str(),
+                value.get("config").is_some(),
+                value["rootfs"]["diff_ids"][0].as_str().map(str::to_string),
+            ),
+            (
+                Some(host.architecture.as_str()),
+                Some(host.os.as_str()),
+                false,
+                Some(layer().diff_id),
+            ),
+            read = READ,
+            "(architecture, os, has run settings, first DiffID) without a pulled config"
+        );
+    }
+}

@@ -362,3 +362,60 @@ fn a_library_for_another_class_is_skipped() {
         "a 32-bit libc.so.6 earlier in the search order is skipped, as ld.so skips it"
     );
 }
+
+/// A 64-bit ELF library of this machine, and its machine: the loader's
+/// own file, which every dynamically linked program here uses.
+fn a_host_library() -> Option<(PathBuf, Machine)> {
+    let program = elf::read(Path::new("/bin/ls")).ok()?;
+    let loader = program.interpreter?;
+    let loader = fs::canonicalize(loader).ok()?;
+    Some((loader, program.machine))
+}
+
+#[test]
+fn a_needed_library_is_the_first_file_that_fits() {
+    let Some((library, machine)) = a_host_library() else {
+        workshop::skip("needs /bin/ls, dynamically linked");
+        return;
+    };
+    let temp = tempfile::tempdir().unwrap();
+    let (empty, text, found) = (
+        temp.path().join("empty"),
+        temp.path().join("text"),
+        temp.path().join("found"),
+    );
+    for dir in [&empty, &text, &found] {
+        fs::create_dir(dir).unwrap();
+    }
+    // A directory of that name is no library; the loader goes on.
+    fs::create_dir(text.join("libwanted.so.1")).unwrap();
+    // A 32-bit ELF file: the loader of a 64-bit program skips it.
+    let mut elf32 = b"\x7fELF\x01\x01\x01".to_vec();
+    elf32.resize(52, 0);
+    fs::write(empty.join("libwanted.so.1"), elf32).unwrap();
+    std::os::unix::fs::symlink(&library, found.join("libwanted.so.1")).unwrap();
+
+    let dirs = [empty.clone(), text.clone(), found.clone()];
+    let path_of = |name: &str, dirs: &[PathBuf]| {
+        resolve::find_library(name, dirs, machine).map(|found| found.map(|elf| elf.path))
+    };
+    check_eq!(
+        path_of("libwanted.so.1", &dirs).ok(),
+        Some(Some(found.join("libwanted.so.1"))),
+        read = FINDING_LIBRARIES,
+        "the library found past a 32-bit file and a directory of the same name"
+    );
+    check_eq!(
+        path_of("libmissing.so.1", &dirs).ok(),
+        Some(None),
+        read = FINDING_LIBRARIES,
+        "a library in none of the directories"
+    );
+    let by_path = library.display().to_string();
+    check_eq!(
+        path_of(&by_path, &[]).ok(),
+        Some(Some(library.clone())),
+        read = FINDING_LIBRARIES,
+        "a needed name with a `/`, taken as a path"
+    );
+}
