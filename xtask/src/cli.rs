@@ -49,6 +49,9 @@ pub enum Command {
     /// Turn a step's reference solution into exercises (`todo!()`s with instructions)
     Start {
         step: String,
+        /// The core path only: the deep dives stay written
+        #[arg(long)]
+        core: bool,
         /// Overwrite files that hold your changes
         #[arg(long)]
         force: bool,
@@ -118,11 +121,7 @@ impl Command {
                 course,
                 step.as_deref(),
                 exercise.as_deref(),
-                if core {
-                    test::Path::Core
-                } else {
-                    test::Path::Whole
-                },
+                test::Path::of(core),
                 RunOptions {
                     test_threads,
                     idle_timeout: None,
@@ -130,7 +129,9 @@ impl Command {
                 out,
             ),
             Command::Hint { step, more } => hint::run(course, &step, more, out),
-            Command::Start { step, force } => start::run(course, &step, force, out),
+            Command::Start { step, core, force } => {
+                start::run(course, &step, test::Path::of(core), force, out)
+            }
             Command::Solution { step, restore } => solution::run(course, &step, restore, out),
             Command::CheckExercises { root, step } => match root {
                 Some(root) => check_exercises::run(&course.at(root), step.as_deref(), out),
@@ -167,7 +168,9 @@ mod tests {
     #[test]
     fn steps_and_flags_parse() {
         let cli = Cli::parse_from(["xtask", "start", "step-1", "--force"]);
-        assert!(matches!(cli.command, Command::Start { step, force: true } if step == "step-1"));
+        assert!(
+            matches!(cli.command, Command::Start { step, force: true, core: false } if step == "step-1")
+        );
         let cli = Cli::parse_from(["xtask", "book", "--check"]);
         assert!(matches!(
             cli.command,

@@ -33,6 +33,18 @@ impl ExerciseFile {
     pub fn stubbed(&self, step: &Step) -> String {
         regions::stub(&self.reference, &self.regions, step.number)
     }
+
+    /// The reference with the regions `stub` picks (by id) stubbed, and
+    /// the others' solutions kept.
+    pub fn stubbed_where(&self, step: &Step, stub: impl Fn(&str) -> bool) -> String {
+        regions::replace_bodies(&self.reference, &self.regions, |region| {
+            if stub(&region.id) {
+                region.stub_line(step.number)
+            } else {
+                region.body(&self.reference).to_string()
+            }
+        })
+    }
 }
 
 /// Where `start` saves the reference files of `step`.

@@ -50,7 +50,7 @@ impl Sample {
     }
 
     fn start(&self, force: bool) -> (Verdict, String) {
-        capture(|out| start::run(&self.course, "step-1", force, out))
+        capture(|out| start::run(&self.course, "step-1", test::Path::Whole, force, out))
     }
 
     fn solution(&self, restore: bool) -> (Verdict, String) {
@@ -467,6 +467,27 @@ fn test_core_leaves_an_unwritten_deep_dive_for_later() {
 }
 
 #[test]
+fn start_core_leaves_the_deep_dives_written() {
+    let sample = Sample::new("sample-course");
+    let reference = sample.read(LIB);
+    let (verdict, output) =
+        capture(|out| start::run(&sample.course, "1", test::Path::Core, false, out));
+    assert_eq!(verdict, Verdict::Pass, "{output}");
+    insta::assert_snapshot!("start_core", output);
+    let started = sample.read(LIB);
+    assert!(
+        started.contains("todo!(\"step 01, exercise parse-line"),
+        "the core exercise parse-line is stubbed: {started}"
+    );
+    let lookup = |text: &str| text[text.find("EXERCISE(lookup)").unwrap()..].to_string();
+    assert_eq!(
+        lookup(&started),
+        lookup(&reference),
+        "the deep dive lookup keeps its solution"
+    );
+}
+
+#[test]
 fn test_core_without_a_step_is_refused() {
     let sample = Sample::new("sample-course");
     let error = test::run(
@@ -601,7 +622,14 @@ fn malformed_regions_are_errors_naming_file_and_line() {
     let sample = Sample::new("sample-course");
     let broken = sample.read(WORDS).replace("    // END EXERCISE\n", "");
     fs::write(sample.path(WORDS), broken).unwrap();
-    let error = start::run(&sample.course, "step-1", false, &mut Vec::new()).unwrap_err();
+    let error = start::run(
+        &sample.course,
+        "step-1",
+        test::Path::Whole,
+        false,
+        &mut Vec::new(),
+    )
+    .unwrap_err();
     assert!(
         error.to_string().ends_with(
             "steps/01-sample/src/words.rs:3: exercise `reverse-words` has no `// END EXERCISE` line"
@@ -618,7 +646,14 @@ fn malformed_regions_are_errors_naming_file_and_line() {
             .replace("EXERCISE(lookup)", "EXERCISE(reverse-words)"),
     )
     .unwrap();
-    let error = start::run(&sample.course, "step-1", false, &mut Vec::new()).unwrap_err();
+    let error = start::run(
+        &sample.course,
+        "step-1",
+        test::Path::Whole,
+        false,
+        &mut Vec::new(),
+    )
+    .unwrap_err();
     assert_eq!(
         error.to_string(),
         "steps/01-sample/src/words.rs:3: exercise id `reverse-words` is already used at steps/01-sample/src/lib.rs:18"
@@ -644,7 +679,14 @@ fn with_no_steps_every_command_says_so() {
             "No steps yet: there are no exercises to check.\n"
         )
     );
-    let error = start::run(&sample.course, "step-1", false, &mut Vec::new()).unwrap_err();
+    let error = start::run(
+        &sample.course,
+        "step-1",
+        test::Path::Whole,
+        false,
+        &mut Vec::new(),
+    )
+    .unwrap_err();
     assert_eq!(
         error.to_string(),
         "there is no step 01: the course has no steps yet"

@@ -30,7 +30,7 @@ use crate::checks::{self, RunOptions};
 use crate::exercises::ExerciseFile;
 use crate::libtest::{self, Outcome, Report};
 use crate::steps::Step;
-use crate::{Course, Verdict, exercises, files, mirror, regions};
+use crate::{Course, Verdict, exercises, files, mirror};
 
 /// The copy of `course` that `check-exercises` and `exercise-table` stub,
 /// synced with the working tree, and the steps to check (`only` names one).
@@ -146,14 +146,10 @@ pub(crate) fn write_with_stubs(
     stubbed: impl Fn(&str) -> bool,
 ) -> Result<()> {
     for file in files {
-        let text = regions::replace_bodies(&file.reference, &file.regions, |region| {
-            if stubbed(&region.id) {
-                region.stub_line(step.number)
-            } else {
-                region.body(&file.reference).to_string()
-            }
-        });
-        files::write(&step.dir.join(&file.path), &text)?;
+        files::write(
+            &step.dir.join(&file.path),
+            &file.stubbed_where(step, &stubbed),
+        )?;
     }
     Ok(())
 }

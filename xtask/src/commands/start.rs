@@ -1,10 +1,14 @@
-//! `start step-N [--force]`: turn a step's exercise regions into `todo!()`s.
+//! `start step-N [--core] [--force]`: turn a step's exercise regions into
+//! `todo!()`s; with `--core`, only the core path's, the deep dives staying
+//! written (the one-day workshop's way through the course).
 
 use std::fs;
 use std::io::Write;
 
 use anyhow::{Result, bail};
 
+use crate::chapter::{self, Chapter};
+use crate::commands::test::Path;
 use crate::exercises::{self, ExerciseFile};
 use crate::{Course, Verdict, files};
 
@@ -19,11 +23,18 @@ enum State {
     Changed,
 }
 
-/// Stubs every region of the step named `name`, after saving the reference.
+/// Stubs every region of the step named `name` (on `Path::Core`, every
+/// region but the deep dives), after saving the reference.
 ///
 /// Nothing is written unless every file can be: if one holds the learner's
 /// changes and `force` is off, `start` stops before touching any.
-pub fn run(course: &Course, name: &str, force: bool, out: &mut dyn Write) -> Result<Verdict> {
+pub fn run(
+    course: &Course,
+    name: &str,
+    path: Path,
+    force: bool,
+    out: &mut dyn Write,
+) -> Result<Verdict> {
     let step = course.step(name)?;
     let files = exercises::load(course, &step)?;
     writeln!(out, "{}: {}", step.label(), step.title)?;
@@ -31,11 +42,20 @@ pub fn run(course: &Course, name: &str, force: bool, out: &mut dyn Write) -> Res
         writeln!(out, "{} has no exercises: nothing to start.", step.label())?;
         return Ok(Verdict::Pass);
     }
+    let deep_dives: Vec<String> = match path {
+        Path::Whole => Vec::new(),
+        Path::Core => chapter::book_order(&step, &files, &Chapter::load(course, &step))
+            .into_iter()
+            .filter(|e| e.deep_dive)
+            .map(|e| e.id)
+            .collect(),
+    };
+    let stub = |id: &str| !deep_dives.iter().any(|d| d == id);
 
     let mut plan = Vec::new();
     for file in &files {
         let current = fs::read_to_string(step.dir.join(&file.path)).ok();
-        let stubbed = file.stubbed(&step);
+        let stubbed = file.stubbed_where(&step, stub);
         let state = match current.as_deref() {
             Some(text) if text == stubbed => State::Stubbed,
             Some(text) if text == file.reference => State::Reference,
@@ -79,7 +99,10 @@ pub fn run(course: &Course, name: &str, force: bool, out: &mut dyn Write) -> Res
     let saved_dir = exercises::reference_dir(course, &step);
     for (file, stubbed, state) in &plan {
         save_reference(&saved_dir, file)?;
-        let ids = ids(file);
+        let ids = ids_where(file, stub);
+        if ids.is_empty() {
+            continue;
+        }
         match state {
             State::Stubbed => writeln!(
                 out,
@@ -92,7 +115,11 @@ pub fn run(course: &Course, name: &str, force: bool, out: &mut dyn Write) -> Res
             }
         }
     }
-    let count: usize = files.iter().map(|f| f.regions.len()).sum();
+    let count: usize = files
+        .iter()
+        .flat_map(|f| &f.regions)
+        .filter(|r| stub(&r.id))
+        .count();
     writeln!(
         out,
         "{count} exercise(s) to write. The reference is saved in {}; `just solution {}` shows it.",
@@ -102,6 +129,13 @@ pub fn run(course: &Course, name: &str, force: bool, out: &mut dyn Write) -> Res
             .display(),
         step.arg()
     )?;
+    if !deep_dives.is_empty() {
+        writeln!(
+            out,
+            "The core path: the deep dive(s) {} stay written, as the reference has them.",
+            deep_dives.join(", ")
+        )?;
+    }
     writeln!(
         out,
         "Read {}, then run `just test {}`.",
@@ -122,9 +156,15 @@ fn save_reference(saved_dir: &std::path::Path, file: &ExerciseFile) -> Result<()
 
 /// `parse-line, reverse-words`.
 pub(crate) fn ids(file: &ExerciseFile) -> String {
+    ids_where(file, |_| true)
+}
+
+/// The ids of the regions of `file` that `stub` picks.
+fn ids_where(file: &ExerciseFile, stub: impl Fn(&str) -> bool) -> String {
     file.regions
         .iter()
         .map(|r| r.id.as_str())
+        .filter(|id| stub(id))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -26,6 +26,13 @@ pub enum Path {
     Core,
 }
 
+impl Path {
+    /// The path a `--core` flag asks for.
+    pub fn of(core: bool) -> Path {
+        if core { Path::Core } else { Path::Whole }
+    }
+}
+
 /// Runs the checks of the step named `step`, or of every step; with
 /// `exercise`, only the checks of that exercise of the step.
 pub fn run(
