@@ -246,24 +246,30 @@ pub fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header> {
     // then the class at 4 (2 = 64-bit; 1 is 32-bit), the byte order at 5
     // (1 = little-endian; 2 is big) and the version at 6 (1). A wrong class
     // or order is `Error::UnsupportedElf` naming the kind ("32-bit").
-    // Then, little-endian (use `u16_at` and `u64_at`): `e_machine` at 18,
-    // `e_phoff` at 32, `e_phentsize` at 54 (must be PROGRAM_HEADER_SIZE)
-    // and `e_phnum` at 56. A header shorter than HEADER_SIZE is `malformed`.
+    // A header shorter than HEADER_SIZE is `malformed`, saying the file
+    // header is cut short, even one too short to hold the class and the
+    // byte order. Then, little-endian: `e_machine` at 18, `e_phoff` at 32,
+    // `e_phentsize` at 54 (must be PROGRAM_HEADER_SIZE) and `e_phnum` at
+    // 56. Read them with `u16_at` and `u64_at`, which return a `Result`
+    // (`malformed` when the bytes end too soon): use `?`.
     // HINT: Check in this order: magic, then class and byte order, then length. A 32-bit header is
     // only 52 bytes: measured first, it would be called malformed instead of 32-bit.
     // HINT+: A file shorter than `MAGIC`, or not starting with it, is `not_elf`. Match the pair
     // `bytes.get(4)`, `bytes.get(5)`: (2, 1) goes on; class 1 is `"32-bit"`, order 2
     // `"big-endian"`, anything else unknown, all `Error::UnsupportedElf`. Then `HEADER_SIZE`, the
     // version byte and `e_phentsize` are `malformed` cases. `Header` takes
-    // `Machine::from_e_machine` of the `u16` at 18, the `u64` at 32 and the `u16` at 56.
+    // `Machine::from_e_machine` of the `u16` at 18, the `u64` at 32 and the `u16` at 56, each
+    // read with `?`.
     if bytes.len() < MAGIC.len() || bytes[..4] != MAGIC {
         return Err(not_elf(path, bytes));
     }
     let kind = match (bytes.get(4), bytes.get(5)) {
         (Some(2), Some(1)) => None,
-        (Some(1), _) => Some("32-bit"),
+        (Some(1), Some(_)) => Some("32-bit"),
         (Some(2), Some(2)) => Some("big-endian"),
-        _ => Some("an unknown class or byte order of"),
+        (Some(_), Some(_)) => Some("an unknown class or byte order of"),
+        // The file ends before byte 5: cut short, as the length check below says.
+        _ => None,
     };
     if let Some(kind) = kind {
         return Err(Error::UnsupportedElf {
@@ -280,13 +286,13 @@ pub fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header> {
             &format!("unknown ELF version {}", bytes[6]),
         ));
     }
-    if usize::from(u16_at(bytes, 54)) != PROGRAM_HEADER_SIZE {
+    if usize::from(u16_at(path, bytes, 54)?) != PROGRAM_HEADER_SIZE {
         return Err(malformed(path, "program headers are not 56 bytes long"));
     }
     Ok(Header {
-        machine: Machine::from_e_machine(u16_at(bytes, 18)),
-        phoff: u64_at(bytes, 32),
-        phnum: u16_at(bytes, 56),
+        machine: Machine::from_e_machine(u16_at(path, bytes, 18)?),
+        phoff: u64_at(path, bytes, 32)?,
+        phnum: u16_at(path, bytes, 56)?,
     })
     // END EXERCISE
 }
@@ -301,7 +307,8 @@ pub fn parse_program_headers(
     // EXERCISE(program-headers): Read the program header table.
     // Each entry is PROGRAM_HEADER_SIZE bytes: `p_type` (u32) at 0,
     // `p_flags` at 4, `p_offset` (u64) at 8, `p_vaddr` at 16, `p_paddr` at
-    // 24, `p_filesz` at 32. If `table` is too short for `header.phnum`
+    // 24, `p_filesz` at 32, read with `u32_at` and `u64_at` (they return a
+    // `Result`: use `?`). If `table` is too short for `header.phnum`
     // entries, the file is `malformed`.
     // HINT: Check the length once, before reading any entry: `phnum` entries must fit in `table`,
     // or `u64_at` panics on a header that lies.
@@ -313,15 +320,17 @@ pub fn parse_program_headers(
     if table.len() < needed {
         return Err(malformed(path, "the program header table is cut short"));
     }
-    Ok(table[..needed]
+    table[..needed]
         .chunks_exact(PROGRAM_HEADER_SIZE)
-        .map(|entry| ProgramHeader {
-            kind: u32_at(entry, 0),
-            offset: u64_at(entry, 8),
-            vaddr: u64_at(entry, 16),
-            filesz: u64_at(entry, 32),
+        .map(|entry| {
+            Ok(ProgramHeader {
+                kind: u32_at(path, entry, 0)?,
+                offset: u64_at(path, entry, 8)?,
+                vaddr: u64_at(path, entry, 16)?,
+                filesz: u64_at(path, entry, 32)?,
+            })
         })
-        .collect())
+        .collect()
     // END EXERCISE
 }
 
@@ -353,9 +362,10 @@ pub fn file_offset(segments: &[ProgramHeader], vaddr: u64) -> Option<u64> {
 pub fn parse_dynamic(path: &Path, bytes: &[u8]) -> Result<DynamicEntries> {
     // EXERCISE(dynamic-section): Read the tags of the dynamic section that the loader needs.
     // The section is a list of DYNAMIC_ENTRY_SIZE-byte entries: `d_tag`
-    // (u64) then `d_val` (u64). It ends at the first `DT_NULL` tag; one that
-    // never comes is `malformed`. Keep `DT_STRTAB` and `DT_STRSZ`, every
-    // `DT_NEEDED` in order, and `DT_SONAME`, `DT_RPATH` and `DT_RUNPATH`.
+    // (u64) then `d_val` (u64), read with `u64_at` (it returns a `Result`:
+    // use `?`). It ends at the first `DT_NULL` tag; one that never comes is
+    // `malformed`. Keep `DT_STRTAB` and `DT_STRSZ`, every `DT_NEEDED` in
+    // order, and `DT_SONAME`, `DT_RPATH` and `DT_RUNPATH`.
     // The string values are offsets into the string table, kept as they are.
     // HINT: Walk `chunks_exact(DYNAMIC_ENTRY_SIZE)` and return as soon as `DT_NULL` comes: leaving
     // the loop means it never came.
@@ -364,8 +374,8 @@ pub fn parse_dynamic(path: &Path, bytes: &[u8]) -> Result<DynamicEntries> {
     // in a `DynamicEntries::default()`, any other tag is skipped. After the loop: `malformed`.
     let mut entries = DynamicEntries::default();
     for entry in bytes.chunks_exact(DYNAMIC_ENTRY_SIZE) {
-        let value = u64_at(entry, 8);
-        match u64_at(entry, 0) {
+        let value = u64_at(path, entry, 8)?;
+        match u64_at(path, entry, 0)? {
             DT_NULL => return Ok(entries),
             DT_NEEDED => entries.needed.push(value),
             DT_STRTAB => entries.strtab = Some(value),
@@ -383,19 +393,41 @@ pub fn parse_dynamic(path: &Path, bytes: &[u8]) -> Result<DynamicEntries> {
     // END EXERCISE
 }
 
-/// The little-endian `u16` at `at` in `bytes` (which must hold it).
-pub fn u16_at(bytes: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes(bytes[at..at + 2].try_into().expect("two bytes"))
+/// The little-endian `u16` at `at` in `bytes`, read from the file at `path`.
+///
+/// The offsets come from the file, and a truncated or hostile file can put
+/// them anywhere: bytes that do not hold the value are the file's fault, so
+/// they are a `malformed` error naming it, never a panic.
+pub fn u16_at(path: &Path, bytes: &[u8], at: usize) -> Result<u16> {
+    field_at(path, bytes, at).map(u16::from_le_bytes)
 }
 
-/// The little-endian `u32` at `at` in `bytes` (which must hold it).
-pub fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("four bytes"))
+/// The little-endian `u32` at `at` in `bytes`, read from the file at `path`;
+/// `malformed` if `bytes` end before it (see [`u16_at`]).
+pub fn u32_at(path: &Path, bytes: &[u8], at: usize) -> Result<u32> {
+    field_at(path, bytes, at).map(u32::from_le_bytes)
 }
 
-/// The little-endian `u64` at `at` in `bytes` (which must hold it).
-pub fn u64_at(bytes: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"))
+/// The little-endian `u64` at `at` in `bytes`, read from the file at `path`;
+/// `malformed` if `bytes` end before it (see [`u16_at`]).
+pub fn u64_at(path: &Path, bytes: &[u8], at: usize) -> Result<u64> {
+    field_at(path, bytes, at).map(u64::from_le_bytes)
+}
+
+/// The `N` bytes at `at` in `bytes`, or the error the readers above share.
+/// `get` and `first_chunk` check the bounds without an addition that could
+/// overflow.
+fn field_at<const N: usize>(path: &Path, bytes: &[u8], at: usize) -> Result<[u8; N]> {
+    match bytes.get(at..).and_then(<[u8]>::first_chunk) {
+        Some(field) => Ok(*field),
+        None => Err(malformed(
+            path,
+            &format!(
+                "it is cut short: the {N}-byte field at offset {at} runs past the end of the {} bytes read",
+                bytes.len()
+            ),
+        )),
+    }
 }
 
 /// The NUL-terminated UTF-8 string at `at` in `bytes`, if there is one.

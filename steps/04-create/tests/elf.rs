@@ -1,5 +1,7 @@
 //! Reading ELF files: the header, the interpreter and the dynamic section
-//! of real binaries of this machine, and files that are not what we read.
+//! of real binaries of this machine, files that are not what we read, and
+//! broken ones (cut short, or pointing past their end), which must be
+//! errors naming the file, never panics.
 
 mod common;
 
@@ -212,13 +214,266 @@ fn a_header_pointing_past_the_end_is_an_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     // e_phoff (at 32) far beyond the end of the file.
     let path = patched_ls(dir.path(), &[(38, 0x7f)]);
-    let result = elf::read(&path);
+    check_malformed(&path, "program header table", ELF_FILES);
+    // A table that starts inside the file but has more entries than fit.
+    let mut bytes = tiny_elf();
+    put_u16(&mut bytes, 56, u16::MAX);
+    let path = write(dir.path(), "many-program-headers", &bytes);
+    check_malformed(&path, "program header table", ELF_FILES);
+    // `read` checks the table's size before it calls
+    // `parse_program_headers`; given too few bytes, that refuses them too.
+    let header = elf::Header {
+        machine: host_machine(),
+        phoff: 64,
+        phnum: 3,
+    };
+    let table = &tiny_elf()[64..64 + 2 * elf::PROGRAM_HEADER_SIZE + 20];
+    let result = elf::parse_program_headers(&path, &header, table);
     check!(
-        matches!(&result, Err(Error::Malformed { .. })),
-        expected = "Error::Malformed for a program header table past the end of the file",
+        matches!(&result, Err(Error::Malformed { path: named, .. }) if *named == path),
+        expected = "Error::Malformed naming the file for 3 program headers in 132 bytes",
         got = result,
         read = ELF_FILES,
     );
+}
+
+// A small ELF file made here, so that the checks below can break one field
+// at a time at offsets they know, the same on every machine.
+const PHDRS: usize = elf::HEADER_SIZE;
+const INTERP: usize = PHDRS + 3 * elf::PROGRAM_HEADER_SIZE;
+const INTERP_PATH: &[u8] = b"/lib/ld-tiny.so.1\0";
+const DYNAMIC: usize = INTERP + INTERP_PATH.len();
+const STRTAB: usize = DYNAMIC + 4 * elf::DYNAMIC_ENTRY_SIZE;
+const STRINGS: &[u8] = b"\0libtiny.so.1\0";
+const END: usize = STRTAB + STRINGS.len();
+/// Where the file's only `PT_LOAD` puts it in memory.
+const BASE: u64 = 0x40_0000;
+
+/// The offset of field `at` of program header `index` of [`tiny_elf`]:
+/// 0 is `PT_LOAD`, 1 `PT_INTERP`, 2 `PT_DYNAMIC`.
+fn phdr(index: usize, at: usize) -> usize {
+    PHDRS + index * elf::PROGRAM_HEADER_SIZE + at
+}
+
+/// The offset of the value of dynamic entry `index` of [`tiny_elf`]: 0 is
+/// `DT_NEEDED`, 1 `DT_STRTAB`, 2 `DT_STRSZ`, then `DT_NULL`.
+fn dynamic_value(index: usize) -> usize {
+    DYNAMIC + index * elf::DYNAMIC_ENTRY_SIZE + 8
+}
+
+/// A 64-bit little-endian ELF program for this machine, as small as one
+/// can be for `read`: the header, three program headers (`PT_LOAD` of the
+/// whole file, `PT_INTERP`, `PT_DYNAMIC`), the interpreter's path, a
+/// dynamic section needing `libtiny.so.1`, and its string table.
+fn tiny_elf() -> Vec<u8> {
+    let mut bytes = vec![0; END];
+    bytes[..4].copy_from_slice(&elf::MAGIC);
+    bytes[4] = 2; // 64-bit
+    bytes[5] = 1; // little-endian
+    bytes[6] = 1; // version
+    let machine = match host_machine() {
+        Machine::X86_64 => 62,
+        Machine::Aarch64 => 183,
+        Machine::Other(value) => value,
+    };
+    put_u16(&mut bytes, 18, machine);
+    put_u64(&mut bytes, 32, PHDRS as u64);
+    put_u16(&mut bytes, 54, elf::PROGRAM_HEADER_SIZE as u16);
+    put_u16(&mut bytes, 56, 3);
+    let segments = [
+        (elf::PT_LOAD, 0, END),
+        (elf::PT_INTERP, INTERP, INTERP_PATH.len()),
+        (elf::PT_DYNAMIC, DYNAMIC, STRTAB - DYNAMIC),
+    ];
+    for (index, (kind, offset, size)) in segments.into_iter().enumerate() {
+        put_u32(&mut bytes, phdr(index, 0), kind);
+        put_u64(&mut bytes, phdr(index, 8), offset as u64);
+        put_u64(&mut bytes, phdr(index, 16), BASE + offset as u64);
+        put_u64(&mut bytes, phdr(index, 32), size as u64);
+    }
+    bytes[INTERP..DYNAMIC].copy_from_slice(INTERP_PATH);
+    let entries = [
+        (elf::DT_NEEDED, 1),
+        (elf::DT_STRTAB, BASE + STRTAB as u64),
+        (elf::DT_STRSZ, STRINGS.len() as u64),
+        (elf::DT_NULL, 0),
+    ];
+    for (index, (tag, value)) in entries.into_iter().enumerate() {
+        put_u64(&mut bytes, dynamic_value(index) - 8, tag);
+        put_u64(&mut bytes, dynamic_value(index), value);
+    }
+    bytes[STRTAB..].copy_from_slice(STRINGS);
+    bytes
+}
+
+fn put_u16(bytes: &mut [u8], at: usize, value: u16) {
+    bytes[at..at + 2].copy_from_slice(&value.to_le_bytes());
+}
+
+fn put_u32(bytes: &mut [u8], at: usize, value: u32) {
+    bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
+}
+
+fn put_u64(bytes: &mut [u8], at: usize, value: u64) {
+    bytes[at..at + 8].copy_from_slice(&value.to_le_bytes());
+}
+
+/// Writes `bytes` to `name` in `dir`.
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// Checks that reading `path` is `Error::Malformed` naming the file, with a
+/// reason that mentions `about`: what is wrong.
+fn check_malformed(path: &Path, about: &str, read: &str) {
+    match elf::read(path) {
+        Err(Error::Malformed {
+            path: named,
+            reason,
+        }) => {
+            check_eq!(named, path, read = read, "the error names the file");
+            check!(
+                reason.contains(about),
+                expected = format!("a reason that mentions {about:?}"),
+                got = reason,
+                read = read,
+            );
+        }
+        other => workshop::fail(
+            format!("Error::Malformed ({about}) for {}", path.display()),
+            format!("{other:?}"),
+            read,
+        ),
+    }
+}
+
+#[test]
+fn a_hand_made_elf_file_reads_as_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "tiny", &tiny_elf());
+    let tiny = read(path.to_str().unwrap());
+    check_eq!(
+        tiny.interpreter,
+        Some(PathBuf::from("/lib/ld-tiny.so.1")),
+        read = ELF_FILES,
+        "the PT_INTERP of a file whose fields the checks below break one at a time"
+    );
+    check_eq!(
+        tiny.needed,
+        ["libtiny.so.1"],
+        read = DYNAMIC_SECTION,
+        "the DT_NEEDED of a file whose fields the checks below break one at a time"
+    );
+}
+
+#[test]
+fn a_truncated_header_is_malformed_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = tiny_elf();
+    // From just past the magic to one byte short of the whole header.
+    for len in elf::MAGIC.len()..elf::HEADER_SIZE {
+        let path = write(dir.path(), &format!("cut-at-{len}"), &bytes[..len]);
+        check_malformed(&path, "header", ELF_FILES);
+    }
+}
+
+#[test]
+fn a_segment_running_past_the_end_is_malformed_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let breaks = [
+        ("interp-offset", phdr(1, 8), END as u64 - 4, "PT_INTERP"),
+        ("interp-size", phdr(1, 32), END as u64, "PT_INTERP"),
+        ("interp-overflow", phdr(1, 8), u64::MAX - 2, "PT_INTERP"),
+        ("dynamic-offset", phdr(2, 8), END as u64, "PT_DYNAMIC"),
+        ("dynamic-size", phdr(2, 32), 1 << 40, "PT_DYNAMIC"),
+    ];
+    for (name, at, value, about) in breaks {
+        let mut bytes = tiny_elf();
+        put_u64(&mut bytes, at, value);
+        check_malformed(&write(dir.path(), name, &bytes), about, ELF_FILES);
+    }
+    // `read` hands `parse_dynamic` whole entries; given a cut one, it
+    // refuses it too.
+    let path = dir.path().join("tiny");
+    let cut = &tiny_elf()[DYNAMIC..DYNAMIC + elf::DYNAMIC_ENTRY_SIZE + 12];
+    let result = elf::parse_dynamic(&path, cut);
+    check!(
+        matches!(&result, Err(Error::Malformed { path: named, .. }) if *named == path),
+        expected = "Error::Malformed naming the file for a dynamic section cut inside an entry",
+        got = result,
+        read = DYNAMIC_SECTION,
+    );
+}
+
+#[test]
+fn a_string_table_past_the_end_is_malformed_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let breaks = [
+        // DT_STRSZ: the table runs past the end of the file.
+        ("strsz", dynamic_value(2), 1 << 20, "dynamic string table"),
+        // DT_STRTAB: an address no PT_LOAD maps, so no place in the file.
+        ("strtab", dynamic_value(1), BASE + END as u64, "DT_STRTAB"),
+        // DT_NEEDED: a name past the end of the table.
+        (
+            "needed",
+            dynamic_value(0),
+            STRINGS.len() as u64,
+            "string table",
+        ),
+    ];
+    for (name, at, value, about) in breaks {
+        let mut bytes = tiny_elf();
+        put_u64(&mut bytes, at, value);
+        check_malformed(&write(dir.path(), name, &bytes), about, DYNAMIC_SECTION);
+    }
+}
+
+#[test]
+fn a_binary_cut_anywhere_is_an_error_never_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut");
+    // A static binary if there is one, and this check's own executable,
+    // which is dynamically linked.
+    let binaries: Vec<PathBuf> = [PathBuf::from("/bin/busybox")]
+        .into_iter()
+        .filter(|p| p.exists())
+        .chain(std::env::current_exe().ok())
+        .collect();
+    for binary in binaries {
+        let bytes = fs::read(&binary).unwrap();
+        for len in (0..=8192.min(bytes.len())).step_by(64) {
+            fs::write(&path, &bytes[..len]).unwrap();
+            let result = std::panic::catch_unwind(|| elf::read(&path)).unwrap_or_else(|panic| {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("a panic");
+                workshop::fail(
+                    "an error or an Elf, never a panic",
+                    format!("{message}, reading {} cut to {len} bytes", binary.display()),
+                    ELF_FILES,
+                )
+            });
+            check!(
+                match &result {
+                    Ok(_) => true,
+                    Err(
+                        Error::Malformed { path: named, .. } | Error::NotElf { path: named, .. },
+                    ) => *named == path,
+                    Err(_) => false,
+                },
+                expected = format!(
+                    "an Elf, or Error::Malformed or Error::NotElf naming the file, for {} cut to {len} bytes",
+                    binary.display()
+                ),
+                got = result,
+                read = ELF_FILES,
+            );
+        }
+    }
 }
 
 #[test]
