@@ -15,7 +15,7 @@
 //!
 //! That the pass count rises after each exercise in the book's order is
 //! `exercise-table`'s job ([`table`]): it takes another run per exercise,
-//! and it is run by hand, not in CI (see `ci`).
+//! and CI runs it as its last stage (see `ci`).
 //!
 //! A check that skips on this machine cannot be verified either way; it is
 //! counted and said, not failed.
