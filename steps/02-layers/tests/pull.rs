@@ -571,3 +571,56 @@ fn a_layer_whose_gzip_breaks_halfway_installs_nothing() {
     );
     check_previous_hello_kept(&setup);
 }
+
+/// The preview of step 05 at the end of this chapter: the program of a
+/// pulled image runs in a plain `chroot` of its root filesystem.
+#[test]
+fn a_pulled_program_runs_in_a_plain_chroot() {
+    use std::os::unix::process::CommandExt;
+    let busybox = Path::new(mock_registry::fixtures::HOST_BUSYBOX);
+    if !busybox.is_file() {
+        let reason = "needs busybox-static: apt-get install busybox-static";
+        if std::env::var("DOCKER_INTERNALS_REQUIRE_PEERS").as_deref() == Ok("1") {
+            panic!("{reason}");
+        }
+        workshop::skip(reason);
+        return;
+    }
+    if !nix::unistd::geteuid().is_root() {
+        workshop::skip("needs root: chroot is for root only (step 05 says why)");
+        return;
+    }
+    let setup = Setup::new();
+    let image = mock_registry::fixtures::busybox_image(
+        busybox,
+        "library/busybox",
+        "latest",
+        mock_registry::fixtures::default_config(),
+    )
+    .expect("busybox is readable");
+    setup.registry.seed(&image).unwrap();
+    let pulled = setup.pull("library/busybox").unwrap();
+    let word = workshop::random_word();
+    // Made before the fork: the child may not allocate (another thread of
+    // this test binary can hold the allocator's lock at the fork).
+    let root = std::ffi::CString::new(pulled.path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: between fork and exec the child only makes two system calls.
+    let output = unsafe {
+        std::process::Command::new("/bin/busybox")
+            .args(["echo", &word])
+            .env_clear()
+            .pre_exec(move || {
+                nix::unistd::chroot(root.as_c_str())?;
+                nix::unistd::chdir(c"/")?;
+                Ok(())
+            })
+            .output()
+    }
+    .expect("the chroot and the exec work");
+    workshop::check_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        format!("{word}\n"),
+        read = "step-02-layers.md#a-first-run",
+        "what /bin/busybox echo printed in a chroot of the pulled image"
+    );
+}
