@@ -111,6 +111,58 @@ pub enum Error {
     },
 }
 
+/// What kind of failure an error is. Every step's error says its kind
+/// (`kind()`), and the tool turns the kind into its exit code, so a script
+/// can tell a missing image from a refused password from a network outage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The command line asks for something impossible.
+    Usage,
+    /// The image, tag, repository or binary does not exist.
+    NotFound,
+    /// The registry refused the credentials, or asked for some.
+    Refused,
+    /// Bytes did not match their digest, or a layer tried to leave the root.
+    Integrity,
+    /// The registry could not be reached, or kept failing.
+    Network,
+    /// A container could not be set up (`docker run` exits 125).
+    Runtime,
+    /// The container's program is there but cannot run (126).
+    NotExecutable,
+    /// The container's program is not in the image (127).
+    CommandNotFound,
+    /// Anything else.
+    Other,
+}
+
+impl Kind {
+    /// The exit code `docker run` gives a container that did not start:
+    /// 125, 126 or 127; `None` for the other kinds.
+    pub fn start_code(self) -> Option<u8> {
+        match self {
+            Kind::Runtime => Some(125),
+            Kind::NotExecutable => Some(126),
+            Kind::CommandNotFound => Some(127),
+            _ => None,
+        }
+    }
+}
+
+impl Error {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Error::NotFound { .. } | Error::NoMatchingPlatform { .. } => Kind::NotFound,
+            Error::Unauthorized { .. } | Error::Token { .. } => Kind::Refused,
+            Error::DigestMismatch { .. } | Error::Manifest { .. } => Kind::Integrity,
+            Error::Http { .. } | Error::Retries { .. } => Kind::Network,
+            // A helper missing or failing is this machine's setup, not the
+            // registry's answer.
+            _ => Kind::Other,
+        }
+    }
+}
+
 /// `: CODE message` from a registry's error body, when it sent one.
 pub fn detail(code: &Option<String>, message: &Option<String>) -> String {
     match (code, message) {

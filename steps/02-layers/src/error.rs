@@ -7,6 +7,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use step_01_registry::error::Kind;
 
 /// What can go wrong while downloading, storing and flattening an image.
 #[derive(Debug, thiserror::Error)]
@@ -115,3 +116,20 @@ pub enum Error {
 
 /// The step's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Error::NotStored { .. } => Kind::NotFound,
+            Error::DigestMismatch { .. } | Error::Escape { .. } | Error::Hardlink { .. } => {
+                Kind::Integrity
+            }
+            Error::Download { .. } => Kind::Network,
+            Error::Registry(error) => error.kind(),
+            // Which layer failed does not change what kind of failure it was.
+            Error::Layer { source, .. } => source.kind(),
+            // A store on a file system without locks: neither missing nor refused.
+            _ => Kind::Other,
+        }
+    }
+}

@@ -2,6 +2,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use step_01_registry::error::Kind;
 
 /// What can go wrong building and pushing an image.
 #[derive(Debug, thiserror::Error)]
@@ -50,3 +51,13 @@ impl From<step_02_layers::error::Error> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Error::Registry(error) => error.kind(),
+            Error::Store(error) => error.kind(),
+            _ => Kind::Other,
+        }
+    }
+}

@@ -6,6 +6,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use step_01_registry::error::Kind;
 
 use crate::elf::Machine;
 
@@ -119,4 +120,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub(crate) fn io_error(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
     let path = path.into();
     move |source| Error::Io { path, source }
+}
+
+impl Error {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Error::BinaryNotFound { .. } | Error::LibraryNotFound { .. } => Kind::NotFound,
+            Error::Image(error) => error.kind(),
+            _ => Kind::Other,
+        }
+    }
 }

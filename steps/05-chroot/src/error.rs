@@ -2,6 +2,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use step_01_registry::error::Kind;
 
 /// What can go wrong before, while and after a program starts in an
 /// image's root filesystem.
@@ -76,15 +77,22 @@ pub enum Error {
 }
 
 impl Error {
-    /// The exit code a shell gives this failure: 127 for a command that is
-    /// not there, 126 for one that cannot run, 125 (as `docker run` does)
-    /// when the container itself could not start.
+    /// The exit code `docker run` would give this failure to start: 127
+    /// for a command not in the image, 126 for one that cannot run, 125
+    /// for the rest of the setup; `None` for errors before any start.
     pub fn exit_code(&self) -> Option<u8> {
+        self.kind().start_code()
+    }
+
+    pub fn kind(&self) -> Kind {
         match self {
-            Error::CommandNotFound { .. } => Some(127),
-            Error::NotExecutable { .. } => Some(126),
-            Error::Setup(_) | Error::User { .. } => Some(125),
-            _ => None,
+            Error::CommandNotFound { .. } => Kind::CommandNotFound,
+            Error::NotExecutable { .. } => Kind::NotExecutable,
+            Error::Setup(_) | Error::User { .. } => Kind::Runtime,
+            Error::NotStored { .. } => Kind::NotFound,
+            Error::Store(error) => error.kind(),
+            Error::Registry(error) => error.kind(),
+            _ => Kind::Other,
         }
     }
 }

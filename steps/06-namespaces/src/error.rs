@@ -2,6 +2,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use step_01_registry::error::Kind;
 
 /// What can go wrong starting, supervising or listing containers.
 #[derive(Debug, thiserror::Error)]
@@ -47,12 +48,12 @@ pub enum Error {
 }
 
 impl Error {
-    /// The exit code a shell would give (127, 126, 125), where it has one.
-    pub fn exit_code(&self) -> Option<u8> {
+    pub fn kind(&self) -> Kind {
         match self {
-            Error::Start(error) => error.exit_code(),
-            Error::Namespaces { .. } => Some(125),
-            _ => None,
+            Error::Start(error) => error.kind(),
+            Error::Namespaces { .. } => Kind::Runtime,
+            Error::Pull(error) => error.kind(),
+            _ => Kind::Other,
         }
     }
 }

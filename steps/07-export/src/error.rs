@@ -5,6 +5,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use step_01_registry::error::Kind;
 
 /// What can go wrong while exporting an image.
 #[derive(Debug, thiserror::Error)]
@@ -96,4 +97,17 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub(crate) fn io_error(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
     let path = path.into();
     move |source| Error::Io { path, source }
+}
+
+impl Error {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Error::UnknownFormat { .. } | Error::NotAStream { .. } | Error::OutputExists { .. } => {
+                Kind::Usage
+            }
+            Error::NotStored { .. } | Error::MissingBlob { .. } => Kind::NotFound,
+            Error::Store(error) => error.kind(),
+            _ => Kind::Other,
+        }
+    }
 }

@@ -2,6 +2,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use step_01_registry::error::Kind;
 
 /// What can go wrong adding isolation to a container.
 #[derive(Debug, thiserror::Error)]
@@ -39,14 +40,13 @@ pub enum Error {
 }
 
 impl Error {
-    /// The exit code a shell would give, where there is one.
-    pub fn exit_code(&self) -> Option<u8> {
+    pub fn kind(&self) -> Kind {
         match self {
-            Error::Container(error) => error.exit_code(),
-            Error::Limits { .. } => Some(125),
+            Error::Container(error) => error.kind(),
+            Error::Limits { .. } => Kind::Runtime,
             // A value that does not parse is a usage error, as clap's are.
-            Error::Option { .. } | Error::Capability(_) => Some(2),
-            _ => None,
+            Error::Option { .. } | Error::Capability(_) => Kind::Usage,
+            _ => Kind::Other,
         }
     }
 }
