@@ -11,7 +11,7 @@ default:
 demo *args:
     cargo xtask demo {{args}}
 
-# Run a step's checks in the book's order (`just test step-1`), one exercise's (`just test step-1 parse-reference`), or every step's with a progress overview (`just test`)
+# Run a step's checks in the book's order (`just test step-1`; --core leaves the deep dives' checks for later), one exercise's (`just test step-1 parse-reference`), or every step's with a progress overview (`just test`)
 test *args:
     cargo xtask test {{args}}
 
@@ -19,7 +19,7 @@ test *args:
 hint step *flags:
     cargo xtask hint {{step}} {{flags}}
 
-# Turn a step's solution into exercises: todo!()s with instructions (`just start step-1`; --force overwrites your changes)
+# Turn a step's solution into exercises: todo!()s with instructions (`just start step-1`; --core stubs only the core path's, the one-day workshop; --force overwrites your changes)
 start step *flags:
     cargo xtask start {{step}} {{flags}}
 

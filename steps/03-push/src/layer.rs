@@ -188,7 +188,7 @@ fn append_entry<W: Write>(
     // inode already written (`earlier_name`: a hard link to the first name),
     // a regular file (its size, and its bytes streamed from disk), a FIFO or
     // a device (its major and minor numbers). Sockets cannot be archived:
-    // `Error::Unsupported`. See book/src/step-03-push.md#exercise-tar-entry.
+    // `Error::Unsupported`. See book/src/step-03-push.md#exercise-tar-entry-deep-dive.
     // HINT: Write entries with `tar::Builder::append_data`, and symlinks and hard links with
     // `append_link`: both handle names over 100 bytes (the GNU long-name record) and the checksum.
     // HINT+: Set each header's `EntryType` before appending. By `file_type()`: a directory has
