@@ -12,6 +12,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod credentials;
+pub mod digest;
 pub mod error;
 pub mod inspect;
 pub mod manifest;

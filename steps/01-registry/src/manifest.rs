@@ -6,11 +6,11 @@
 //! exactly as served, so those bytes are kept as they are.
 
 use crate::client::Client;
+pub use crate::digest::{is_sha256_digest, sha256_digest};
 use crate::error::{Error, Result};
 use crate::platform::Platform;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 
 // ANCHOR: media_types
@@ -92,17 +92,6 @@ pub struct Fetched {
     pub manifest: Manifest,
 }
 
-/// Whether `text` is `sha256:` followed by 64 lowercase hex digits: the only
-/// digests this client accepts, and so the only ones that become file names.
-pub fn is_sha256_digest(text: &str) -> bool {
-    text.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
-}
-
 /// Refuses a manifest or index that names anything by a digest we do not
 /// accept. Digests become paths in the blob cache: `sha256:../../etc/x` from
 /// a hostile registry must never get that far.
@@ -126,11 +115,6 @@ pub fn check_descriptors(what: &str, manifest: &Manifest) -> Result<()> {
         }),
         None => Ok(()),
     }
-}
-
-/// `sha256:<hex>` of some bytes.
-pub fn sha256_digest(bytes: &[u8]) -> String {
-    format!("sha256:{:x}", Sha256::digest(bytes))
 }
 
 // ANCHOR: fetch

@@ -10,12 +10,12 @@ use crate::flatten::{self, Options, SkippedAttribute};
 use crate::progress::Progress;
 use crate::read_ahead::read_ahead;
 use crate::store::{ImageRecord, LockMode, Store};
-use sha2::{Digest as _, Sha256};
 use std::collections::{HashMap, HashSet};
-use std::io::{BufReader, Read};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
+use step_01_registry::digest::Hashing;
 use step_01_registry::inspect::{self, Resolved};
 use step_01_registry::platform::Platform;
 use step_01_registry::{Client, Reference};
@@ -267,23 +267,20 @@ fn apply_layer(
     };
     let file = std::fs::File::open(blob).map_err(io)?;
     let tar = decompress(BufReader::with_capacity(256 * 1024, file)).map_err(io)?;
-    let (applied, hasher) = std::thread::scope(|scope| {
+    let (applied, actual) = std::thread::scope(|scope| {
         let (ahead, decompressing) = read_ahead(scope, tar);
-        let mut tar = HashingReader {
-            inner: ahead,
-            hasher: Sha256::new(),
-        };
+        let mut tar = Hashing::new(ahead);
         // It reads the stream to its very end, past the tar's end marker, so
         // that the hash covers every byte.
         let applied = flatten::apply_layer(rootfs, &mut tar, &options.flatten);
-        drop(tar.inner);
+        let (ahead, actual, _) = tar.finish();
+        drop(ahead);
         if let Err(panic) = decompressing.join() {
             std::panic::resume_unwind(panic);
         }
-        (applied, tar.hasher)
+        (applied, actual)
     });
     let applied = applied?;
-    let actual = format!("sha256:{:x}", hasher.finalize());
     if actual != diff_id {
         return Err(Error::DigestMismatch {
             what: format!("the uncompressed layer {}", blob.display()),
@@ -294,17 +291,3 @@ fn apply_layer(
     Ok(applied)
 }
 // ANCHOR_END: diff_id
-
-/// Hashes what passes through it.
-struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-}

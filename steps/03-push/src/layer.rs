@@ -8,11 +8,11 @@
 //! twice and the registry sees the same blob.
 
 use crate::error::{Error, Result};
-use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use step_01_registry::digest::Hashing;
 use step_02_layers::flatten::append_recorded_attributes;
 
 /// How to build a layer.
@@ -255,47 +255,6 @@ fn append_entry<W: Write>(
     Ok(false)
     // END EXERCISE
 }
-
-// ANCHOR: hashing
-/// A writer that hashes and counts what passes through it.
-pub struct Hashing<W> {
-    inner: W,
-    hasher: Sha256,
-    count: u64,
-}
-
-impl<W> Hashing<W> {
-    pub fn new(inner: W) -> Hashing<W> {
-        Hashing {
-            inner,
-            hasher: Sha256::new(),
-            count: 0,
-        }
-    }
-
-    /// The inner writer, `sha256:<hex>` of what passed and how many bytes.
-    pub fn finish(self) -> (W, String, u64) {
-        (
-            self.inner,
-            format!("sha256:{:x}", self.hasher.finalize()),
-            self.count,
-        )
-    }
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.count += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-// ANCHOR_END: hashing
 
 /// The three exercises of an entry on their own: a header, second names,
 /// and entries written to a tar in memory and read back.
