@@ -23,89 +23,120 @@ impl Challenge {
 }
 // ANCHOR_END: challenge
 
+/// The error for a `header` that cannot be read, saying why.
+fn invalid(header: &str, reason: &str) -> Error {
+    Error::Challenge {
+        header: header.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Reads the quoted string that opens at `chars[open]`, a `"` of `header`:
+/// its value, unescaped, and the index just after its closing quote.
+pub fn quoted_value(header: &str, chars: &[char], open: usize) -> Result<(String, usize)> {
+    // EXERCISE(quoted-value): Read a quoted string: its value, and where it ends.
+    // Start after the opening quote at `chars[open]` and collect characters
+    // up to the closing `"`. A `\` escapes the character after it: that one
+    // goes into the value as it is, even a `"` or a `\`, and the `\` does not.
+    // Return the value and the index just after the closing quote. When the
+    // characters end before a closing quote, the error is
+    // `invalid(header, "a quoted value is not closed")`.
+    // See book/src/step-01-registry.md#exercise-quoted-value.
+    // HINT: Walk an index from `open + 1` with `chars.get(i)`: it gives `None` past the end,
+    // which is exactly the unclosed case.
+    // HINT+: A `loop` around a `match` on `chars.get(i)`, one arm per case: nothing (the
+    // error), `Some('"')` (the end: return), `Some('\\')` with a character after it, and any
+    // other character. The value grows with `String::push`.
+    let mut value = String::new();
+    let mut i = open + 1;
+    loop {
+        match chars.get(i) {
+            None => return Err(invalid(header, "a quoted value is not closed")),
+            Some('"') => return Ok((value, i + 1)),
+            Some('\\') if i + 1 < chars.len() => {
+                value.push(chars[i + 1]);
+                i += 2;
+            }
+            Some(&c) => {
+                value.push(c);
+                i += 1;
+            }
+        }
+    }
+    // END EXERCISE
+}
+
 /// Parses every challenge in a `WWW-Authenticate` header value.
 pub fn parse_challenges(header: &str) -> Result<Vec<Challenge>> {
     // EXERCISE(parse-challenge): Parse `Scheme k=v, k="v, with commas", Scheme2 ...` into challenges.
     // Read left to right with a small cursor over the characters:
-    // - a token followed by `=` is a parameter of the current challenge;
-    //   its value is a token, or a quoted string where `\"` is a quote and
-    //   commas do not end the value;
+    // - a token followed by `=` (spaces may come between) is a parameter of
+    //   the current challenge; after the `=` and any spaces, its value is a
+    //   quoted string (`quoted_value` reads it) or everything up to the next
+    //   comma or space;
     // - a token not followed by `=` starts a new challenge (its scheme,
     //   lowercased; parameter names are lowercased too);
-    // - commas and spaces separate; anything else is an error naming the header.
+    // - commas, spaces and tabs separate.
+    // Errors are `invalid(header, reason)`, with the reasons "a parameter
+    // comes before any scheme", "it names no scheme" (nothing but
+    // separators), and `unexpected '=' at position 0` for a character where
+    // a token should start. See book/src/step-01-registry.md#exercise-parse-challenge.
     // HINT: Splitting on `,` breaks inside `scope="repository:a/b:pull,push"`. Walk a `Vec<char>`
     // with an index, and tell a scheme from a parameter name by what follows it: `=` or not.
     // HINT+: Each turn: skip `,`, spaces and tabs; read a token (none is an error); look past
-    // spaces for `=`. A parameter goes into `challenges.last_mut()` (none yet is an error); its
-    // value is quoted (to the next `"`; after a `\` take the next character as it is) or bare (to
-    // `,` or a space). Otherwise push a new `Challenge`. Word the errors as the book's table does.
-    let fail = |reason: &str| Error::Challenge {
-        header: header.to_string(),
-        reason: reason.to_string(),
-    };
+    // spaces for `=`. A parameter goes into `challenges.last_mut()` (none yet is an error); after
+    // the `=` and any spaces, a `"` hands over to `quoted_value`, which says where to go on.
+    // Otherwise push a new `Challenge`.
     let chars: Vec<char> = header.chars().collect();
-    let mut i = 0;
-    let mut challenges: Vec<Challenge> = Vec::new();
+    // The first index from `i` on whose character is not `such`.
+    let past = |mut i: usize, such: &dyn Fn(char) -> bool| {
+        while i < chars.len() && such(chars[i]) {
+            i += 1;
+        }
+        i
+    };
     let is_token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~/".contains(c);
+    let mut challenges: Vec<Challenge> = Vec::new();
+    let mut i = 0;
     while i < chars.len() {
-        if chars[i] == ',' || chars[i] == ' ' || chars[i] == '\t' {
+        if matches!(chars[i], ',' | ' ' | '\t') {
             i += 1;
             continue;
         }
         let start = i;
-        while i < chars.len() && is_token(chars[i]) {
-            i += 1;
-        }
+        i = past(i, &is_token);
         if start == i {
-            return Err(fail(&format!("unexpected {:?} at position {i}", chars[i])));
+            return Err(invalid(
+                header,
+                &format!("unexpected {:?} at position {i}", chars[i]),
+            ));
         }
         let token: String = chars[start..i].iter().collect();
-        let mut j = i;
-        while j < chars.len() && chars[j] == ' ' {
-            j += 1;
-        }
-        if j < chars.len() && chars[j] == '=' {
-            let current = challenges
-                .last_mut()
-                .ok_or_else(|| fail("a parameter comes before any scheme"))?;
-            i = j + 1;
-            while i < chars.len() && chars[i] == ' ' {
-                i += 1;
-            }
-            let mut value = String::new();
-            if i < chars.len() && chars[i] == '"' {
-                i += 1;
-                loop {
-                    match chars.get(i) {
-                        None => return Err(fail("a quoted value is not closed")),
-                        Some('"') => break,
-                        Some('\\') if i + 1 < chars.len() => {
-                            value.push(chars[i + 1]);
-                            i += 2;
-                        }
-                        Some(&c) => {
-                            value.push(c);
-                            i += 1;
-                        }
-                    }
-                }
-                i += 1;
-            } else {
-                while i < chars.len() && chars[i] != ',' && chars[i] != ' ' {
-                    value.push(chars[i]);
-                    i += 1;
-                }
-            }
-            current.params.insert(token.to_ascii_lowercase(), value);
-        } else {
+        let equals = past(i, &|c| c == ' ');
+        if chars.get(equals) != Some(&'=') {
             challenges.push(Challenge {
                 scheme: token.to_ascii_lowercase(),
                 params: BTreeMap::new(),
             });
+            continue;
         }
+        let current = challenges
+            .last_mut()
+            .ok_or_else(|| invalid(header, "a parameter comes before any scheme"))?;
+        i = past(equals + 1, &|c| c == ' ');
+        let value = if chars.get(i) == Some(&'"') {
+            let (value, end) = quoted_value(header, &chars, i)?;
+            i = end;
+            value
+        } else {
+            let start = i;
+            i = past(i, &|c| c != ',' && c != ' ');
+            chars[start..i].iter().collect()
+        };
+        current.params.insert(token.to_ascii_lowercase(), value);
     }
     if challenges.is_empty() {
-        return Err(fail("it names no scheme"));
+        return Err(invalid(header, "it names no scheme"));
     }
     Ok(challenges)
     // END EXERCISE

@@ -28,23 +28,29 @@ pub struct RetryPolicy {
 // ANCHOR_END: retry_policy
 
 impl RetryPolicy {
-    /// How long to wait before attempt `attempt + 1`: what `Retry-After` asked
-    /// for when the server sent one, else a doubling backoff; never more than
-    /// `max_delay`.
-    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+    /// How long to wait before attempt `attempt + 1`, given the server's
+    /// `Retry-After` header as it came, if it sent one: the seconds it asked
+    /// for, else a doubling backoff; never more than `max_delay`.
+    pub fn delay(&self, attempt: u32, retry_after: Option<&str>) -> Duration {
         // EXERCISE(retry-delay): Decide how long to wait before the next attempt.
         // A server that answered 429 or 503 with `Retry-After` knows best:
-        // wait that long. Otherwise back off exponentially: `base_delay` after
-        // the first attempt, twice that after the second, and so on. Either
-        // way, never wait longer than `max_delay`.
-        // HINT: Compute the backoff, let `Retry-After` replace it when there is one, and cap
-        // whichever you got at `max_delay`.
-        // HINT+: A `Duration` multiplies by a `u32`: after attempt n, `base_delay` times 2 to the
-        // power n - 1. `saturating_sub` keeps attempt 0 from underflowing, `saturating_pow` a big
-        // attempt from overflowing. `Option::unwrap_or` picks the server's wait or yours;
-        // `Ord::min` caps it.
+        // when the header (spaces around it aside) is a whole number of
+        // seconds, wait that long. Otherwise (no header, an HTTP date, or
+        // anything else) back off exponentially: `base_delay` after the first
+        // attempt, twice that after the second, and so on. Either way, never
+        // wait longer than `max_delay`.
+        // See book/src/step-01-registry.md#exercise-retry-delay.
+        // HINT: Compute the backoff, let a `Retry-After` that is a number of seconds replace it,
+        // and cap whichever you got at `max_delay`.
+        // HINT+: `str::parse::<u64>` (after `trim`) succeeds only on a whole number; `.ok()` makes
+        // its result an `Option`, for `Option::and_then`. A `Duration` multiplies by a `u32`:
+        // after attempt n, `base_delay` times 2 to the power n - 1 (`saturating_sub` and
+        // `saturating_pow` keep attempt 0 and big attempts safe). `Ord::min` caps.
         let exponential = self.base_delay * 2u32.saturating_pow(attempt.saturating_sub(1));
-        retry_after.unwrap_or(exponential).min(self.max_delay)
+        let asked = retry_after
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        asked.unwrap_or(exponential).min(self.max_delay)
         // END EXERCISE
     }
 }
@@ -116,7 +122,8 @@ enum Attempt {
     Again,
     Retry {
         reason: String,
-        wait: Option<Duration>,
+        /// The answer's `Retry-After` header, as it came.
+        retry_after: Option<String>,
     },
 }
 
@@ -232,7 +239,7 @@ impl Client {
                     };
                     Attempt::Retry {
                         reason: format!("{}{hint}", causes(&source)),
-                        wait: None,
+                        retry_after: None,
                     }
                 }
                 Err(error) => return Err(error),
@@ -247,8 +254,8 @@ impl Client {
                         last: reason,
                     });
                 }
-                Attempt::Retry { wait, .. } => {
-                    std::thread::sleep(self.retry.delay(attempt, wait));
+                Attempt::Retry { retry_after, .. } => {
+                    std::thread::sleep(self.retry.delay(attempt, retry_after.as_deref()));
                     attempt += 1;
                 }
             }
@@ -293,15 +300,14 @@ impl Client {
                 })
             }
             408 | 429 | 500..=599 => {
-                let wait = response
+                let retry_after = response
                     .headers()
                     .get(RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
+                    .map(str::to_string);
                 Ok(Attempt::Retry {
                     reason: format!("{} answered {}", response.url(), response.status()),
-                    wait,
+                    retry_after,
                 })
             }
             _ => Ok(Attempt::Done(response)),

@@ -3,6 +3,7 @@
 use crate::challenge::Challenge;
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
+use std::io::Read;
 use std::time::{Duration, Instant};
 
 // ANCHOR: token
@@ -15,8 +16,13 @@ pub struct Token {
 
 /// How long a token lives when the realm does not say (the spec's default).
 pub const DEFAULT_EXPIRY: Duration = Duration::from_secs(60);
+
+/// The most of a realm's answer that is read: a token answer is small, and
+/// it comes from the network.
+pub const ANSWER_LIMIT: u64 = 1 << 20;
 // ANCHOR_END: token
 
+// ANCHOR: fetch_token
 /// Asks the challenge's realm for a token for `scope`, with Basic credentials
 /// when there are any (anonymous otherwise).
 pub fn fetch_token(
@@ -26,41 +32,10 @@ pub fn fetch_token(
     credentials: Option<&Credentials>,
     observe: &dyn Fn(&str, u16),
 ) -> Result<Token> {
-    // EXERCISE(fetch-token): Get a token from the realm of a Bearer challenge.
-    // - The realm parameter is the URL; send `service` (when the challenge
-    //   has one) and a `scope` parameter for each scope we need (`scope` may
-    //   hold several, separated by spaces: a mount needs the source
-    //   repository too), plus the challenge's own scope when it names one
-    //   we did not.
-    // - Credentials go to the realm as `Authorization: Basic ...`
-    //   (`Credentials::basic_header`), never anywhere else.
-    // - Call `observe(url, status)` once the answer arrives (the `-v` log).
-    // - The answer is JSON with `token` or `access_token` (or both) and
-    //   maybe `expires_in` seconds (default: `DEFAULT_EXPIRY`); read at most
-    //   a megabyte of it (`Read::take`): it comes from the network.
-    // HINT: Let reqwest encode the query: `RequestBuilder::query` takes a slice of `(name, value)`
-    // pairs, and a name may repeat. `observe` wants the URL the answer came from, query included.
-    // HINT+: `challenge.param("realm")` is the URL (none: `Error::Token`). The pairs: `service`,
-    // then a `scope` for each space-separated part of `scope`, then the challenge's scope if it is
-    // new. Add `AUTHORIZATION` from `basic_header` only when `credentials` is `Some`. After `send`,
-    // call `observe` with `response.url()`; 401/403 is `Error::Unauthorized` (a hint, never the
-    // password), other failures `Error::Token`. Parse the capped body as a `serde_json::Value`.
-    let realm = challenge.param("realm").ok_or_else(|| Error::Token {
-        realm: String::new(),
-        reason: "the challenge names no realm".into(),
-    })?;
-    let mut query: Vec<(&str, &str)> = Vec::new();
-    if let Some(service) = challenge.param("service") {
-        query.push(("service", service));
-    }
-    let mut scopes: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty()).collect();
-    if let Some(asked) = challenge.param("scope")
-        && !scopes.contains(&asked)
-    {
-        scopes.push(asked);
-    }
-    query.extend(scopes.into_iter().map(|s| ("scope", s)));
+    let (realm, query) = token_query(challenge, scope)?;
+    // reqwest encodes the query; a name may repeat (`scope=...&scope=...`).
     let mut request = http.get(realm).query(&query);
+    // Credentials go to the realm, and nowhere else.
     if let Some(credentials) = credentials {
         request = request.header(reqwest::header::AUTHORIZATION, credentials.basic_header());
     }
@@ -68,6 +43,7 @@ pub fn fetch_token(
         url: realm.to_string(),
         source,
     })?;
+    // The `-v` log: the URL the answer came from, query included.
     observe(response.url().as_str(), response.status().as_u16());
     let status = response.status();
     if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
@@ -75,6 +51,7 @@ pub fn fetch_token(
             registry: realm.to_string(),
             code: None,
             message: None,
+            // A hint, never the password.
             hint: match credentials {
                 Some(c) => format!(
                     "check the password of {:?} (DOCKER_PASSWORD or docker login)",
@@ -90,28 +67,91 @@ pub fn fetch_token(
             reason: format!("it answered {status}"),
         });
     }
-    // A token answer is small; never read more than a megabyte of one.
+    read_token(response, realm)
+}
+// ANCHOR_END: fetch_token
+
+/// The realm to ask for a token for `scope`, and the query to send it:
+/// `service` when the challenge names one, then a `scope` for each scope.
+pub fn token_query<'a>(
+    challenge: &'a Challenge,
+    scope: &'a str,
+) -> Result<(&'a str, Vec<(&'static str, &'a str)>)> {
+    // EXERCISE(token-query): Find the realm of a Bearer challenge and the query to send it.
+    // - The realm is the challenge's `realm` parameter. A challenge without
+    //   one is `Error::Token`, with an empty `realm` and the reason
+    //   "the challenge names no realm".
+    // - The query is a list of `(name, value)` pairs: `("service", ...)`
+    //   first, when the challenge has a `service`; then one `("scope", ...)`
+    //   for each scope we need (`scope` may hold several, separated by
+    //   spaces: a mount needs the source repository too; an empty `scope`
+    //   holds none); then the challenge's own `scope`, when it names one we
+    //   did not. See book/src/step-01-registry.md#exercise-token-query.
+    // HINT: `challenge.param(name)` gives a parameter, if there is one. Gather the scopes in a
+    // `Vec` before you make pairs of them, so you can ask whether the challenge's is new.
+    // HINT+: `Option::ok_or_else` turns a missing realm into the error. `scope.split(' ')` with
+    // the empty parts filtered out gives our scopes; `Vec::contains` says whether the challenge's
+    // is among them. `Vec::extend` with a `map` to `("scope", s)` appends the pairs.
+    let realm = challenge.param("realm").ok_or_else(|| Error::Token {
+        realm: String::new(),
+        reason: "the challenge names no realm".into(),
+    })?;
+    let mut query: Vec<(&str, &str)> = Vec::new();
+    if let Some(service) = challenge.param("service") {
+        query.push(("service", service));
+    }
+    let mut scopes: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty()).collect();
+    if let Some(asked) = challenge.param("scope")
+        && !scopes.contains(&asked)
+    {
+        scopes.push(asked);
+    }
+    query.extend(scopes.into_iter().map(|s| ("scope", s)));
+    Ok((realm, query))
+    // END EXERCISE
+}
+
+/// Reads the answer of `realm` to a token request: the token, and when it
+/// stops working.
+pub fn read_token(body: impl Read, realm: &str) -> Result<Token> {
+    // EXERCISE(read-token): Read a token and its lifetime from a realm's answer.
+    // - Read at most `ANSWER_LIMIT` bytes (1 MiB) of `body`. A read that
+    //   fails is `Error::Token` with the reason "the answer was cut off: "
+    //   followed by the error.
+    // - Parse them as JSON; bytes that are not JSON are `Error::Json` with
+    //   `what` "the answer of <realm>".
+    // - The token is the first of `token` and `access_token` that is a
+    //   string and not empty. None is `Error::Token` with the reason
+    //   `the answer has neither "token" nor "access_token"`.
+    // - It lives `expires_in` seconds from now when that is a whole number,
+    //   else `DEFAULT_EXPIRY`. See book/src/step-01-registry.md#exercise-read-token.
+    // HINT: `Read::take` makes a reader that stops after so many bytes; read that one to the end.
+    // Then parse the bytes as a `serde_json::Value`, whose fields you can look up by name.
+    // HINT+: `Read::read_to_end` of the `take`n reader fills a `Vec<u8>` (`map_err` turns its
+    // error into yours); `serde_json::from_slice` gives the `Value`. `get(name)` and `as_str` read
+    // a string field, `as_u64` a number. `Iterator::find` picks the first token that is not
+    // empty; `Option::map_or` with `Duration::from_secs` gives the lifetime.
     let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::Read::take(response, 1 << 20), &mut bytes).map_err(
-        |e| Error::Token {
+    body.take(ANSWER_LIMIT)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::Token {
             realm: realm.to_string(),
             reason: format!("the answer was cut off: {e}"),
-        },
-    )?;
-    let body: serde_json::Value = serde_json::from_slice(&bytes).map_err(|source| Error::Json {
-        what: format!("the answer of {realm}"),
-        source,
-    })?;
-    let value = body
-        .get("token")
-        .or_else(|| body.get("access_token"))
-        .and_then(|t| t.as_str())
-        .filter(|t| !t.is_empty())
+        })?;
+    let answer: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+            what: format!("the answer of {realm}"),
+            source,
+        })?;
+    let value = ["token", "access_token"]
+        .iter()
+        .filter_map(|name| answer.get(name).and_then(|t| t.as_str()))
+        .find(|t| !t.is_empty())
         .ok_or_else(|| Error::Token {
             realm: realm.to_string(),
             reason: "the answer has neither \"token\" nor \"access_token\"".into(),
         })?;
-    let lifetime = body
+    let lifetime = answer
         .get("expires_in")
         .and_then(|e| e.as_u64())
         .map_or(DEFAULT_EXPIRY, Duration::from_secs);
@@ -137,16 +177,13 @@ pub fn fetch_oauth_token(
     identity_token: &str,
     observe: &dyn Fn(&str, u16),
 ) -> Result<Token> {
-    let realm = challenge.param("realm").ok_or_else(|| Error::Token {
-        realm: String::new(),
-        reason: "the challenge names no realm".into(),
-    })?;
-    let mut scopes: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty()).collect();
-    if let Some(asked) = challenge.param("scope")
-        && !scopes.contains(&asked)
-    {
-        scopes.push(asked);
-    }
+    let (realm, query) = token_query(challenge, scope)?;
+    // The same scopes, in one field of the form, separated by spaces.
+    let scopes: Vec<&str> = query
+        .iter()
+        .filter(|(name, _)| *name == "scope")
+        .map(|(_, scope)| *scope)
+        .collect();
     let scopes = scopes.join(" ");
     let mut form = vec![
         ("grant_type", "refresh_token"),
@@ -154,9 +191,7 @@ pub fn fetch_oauth_token(
         ("client_id", CLIENT_ID),
         ("scope", scopes.as_str()),
     ];
-    if let Some(service) = challenge.param("service") {
-        form.push(("service", service));
-    }
+    form.extend(query.iter().filter(|(name, _)| *name == "service").copied());
     let response = http
         .post(realm)
         .form(&form)
@@ -187,13 +222,16 @@ pub fn fetch_oauth_token(
             ),
         });
     }
+    // Capped as in `read_token`, but read as OAuth2 has it: `access_token`
+    // only, and a token that is not there is an error of the JSON.
     let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::Read::take(response, 1 << 20), &mut bytes).map_err(
-        |e| Error::Token {
+    response
+        .take(ANSWER_LIMIT)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::Token {
             realm: realm.to_string(),
             reason: format!("the answer was cut off: {e}"),
-        },
-    )?;
+        })?;
     #[derive(serde::Deserialize)]
     struct Answer {
         access_token: String,
@@ -212,3 +250,156 @@ pub fn fetch_oauth_token(
     })
 }
 // ANCHOR_END: oauth_token
+
+/// The two exercises of a token request on their own: the query, from a
+/// challenge made by hand, and the answer, read from bytes in memory.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use workshop::{check, check_eq};
+
+    const QUERY: &str = "step-01-registry.md#exercise-token-query";
+    const ANSWER: &str = "step-01-registry.md#exercise-read-token";
+
+    fn bearer(params: &[(&str, &str)]) -> Challenge {
+        Challenge {
+            scheme: "bearer".into(),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+        }
+    }
+
+    #[test]
+    fn the_query_names_the_service_and_each_scope() {
+        let hub = bearer(&[
+            ("realm", "https://auth.docker.io/token"),
+            ("service", "registry.docker.io"),
+            ("scope", "repository:library/alpine:pull"),
+        ]);
+        check_eq!(
+            token_query(&hub, "repository:library/alpine:pull").unwrap(),
+            (
+                "https://auth.docker.io/token",
+                vec![
+                    ("service", "registry.docker.io"),
+                    ("scope", "repository:library/alpine:pull"),
+                ]
+            ),
+            read = QUERY,
+            "Docker Hub's challenge, asking for the scope it names"
+        );
+        let push = bearer(&[
+            ("realm", "http://r/token"),
+            ("scope", "repository:me/app:pull,push"),
+        ]);
+        check_eq!(
+            token_query(
+                &push,
+                "repository:me/app:pull,push repository:library/hello:pull"
+            )
+            .unwrap(),
+            (
+                "http://r/token",
+                vec![
+                    ("scope", "repository:me/app:pull,push"),
+                    ("scope", "repository:library/hello:pull"),
+                ]
+            ),
+            read = QUERY,
+            "two scopes (a mount), no service, and the challenge's scope already asked for"
+        );
+        let catalog = bearer(&[
+            ("realm", "http://r/token"),
+            ("service", "r"),
+            ("scope", "registry:catalog:*"),
+        ]);
+        check_eq!(
+            token_query(&catalog, "").unwrap(),
+            (
+                "http://r/token",
+                vec![("service", "r"), ("scope", "registry:catalog:*")]
+            ),
+            read = QUERY,
+            "no scope of ours, and the challenge's own"
+        );
+    }
+
+    #[test]
+    fn a_challenge_without_a_realm_is_refused() {
+        let error = token_query(&bearer(&[("service", "r")]), "").unwrap_err();
+        check!(
+            matches!(error, Error::Token { .. }),
+            expected = "Error::Token",
+            got = error,
+            read = QUERY,
+        );
+        check_eq!(
+            error.to_string(),
+            "the token service at  answered without a token: the challenge names no realm",
+            read = QUERY
+        );
+    }
+
+    /// `(token, lifetime in whole seconds)` of an answer, or its error.
+    fn read(answer: &str) -> std::result::Result<(String, u64), String> {
+        let before = Instant::now();
+        let token = read_token(answer.as_bytes(), "http://r/token").map_err(|e| e.to_string())?;
+        // Whole seconds: the little time that passes before the token is made
+        // does not count.
+        let lifetime = (token.expires - before).as_secs();
+        Ok((token.value, lifetime))
+    }
+
+    #[test]
+    fn an_answer_gives_a_token_and_its_lifetime() {
+        let ok = |token: &str, seconds: u64| Ok((token.to_string(), seconds));
+        let cases = [
+            (r#"{"token":"t0k3n","expires_in":300}"#, ok("t0k3n", 300)),
+            (r#"{"access_token":"acc3ss"}"#, ok("acc3ss", 60)),
+            (
+                r#"{"token":"t","access_token":"t","expires_in":"soon"}"#,
+                ok("t", 60),
+            ),
+            (
+                r#"{"token":""}"#,
+                Err(
+                    "the token service at http://r/token answered without a token: \
+                     the answer has neither \"token\" nor \"access_token\""
+                        .to_string(),
+                ),
+            ),
+        ];
+        for (answer, expected) in cases {
+            check_eq!(read(answer), expected, read = ANSWER, "the answer {answer}");
+        }
+        let error = read("<html>").unwrap_err();
+        check!(
+            error.starts_with("the answer of http://r/token is not valid JSON: "),
+            expected = "the answer of http://r/token is not valid JSON: ...",
+            got = error,
+            read = ANSWER,
+        );
+    }
+
+    #[test]
+    fn no_more_than_a_mebibyte_of_an_answer_is_read() {
+        let huge = format!(r#"{{"token":"t0k3n","padding":"{}"}}"#, "x".repeat(2 << 20));
+        let mut rest = huge.as_bytes();
+        let result = read_token(&mut rest, "http://r/token");
+        check_eq!(
+            huge.len() - rest.len(),
+            1 << 20,
+            read = ANSWER,
+            "bytes read of a 2 MiB answer"
+        );
+        check!(
+            matches!(result, Err(Error::Json { .. })),
+            expected = "Error::Json: the answer was cut off at 1 MiB",
+            got = result.map(|t| t.value),
+            read = ANSWER,
+        );
+    }
+}

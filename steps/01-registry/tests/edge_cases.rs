@@ -196,24 +196,41 @@ fn retry_after_is_honoured_within_a_limit() {
         max_delay: Duration::from_secs(5),
     };
     let read = "step-01-registry.md#retries-and-redirects";
-    workshop::check_eq!(
-        policy.delay(1, Some(Duration::from_secs(2))),
-        Duration::from_secs(2),
-        read = read,
-        "Retry-After: 2"
-    );
-    workshop::check_eq!(
-        policy.delay(1, Some(Duration::from_secs(600))),
-        Duration::from_secs(5),
-        read = read,
-        "capped"
-    );
-    workshop::check_eq!(
-        policy.delay(3, None),
-        Duration::from_millis(400),
-        read = read,
-        "doubling backoff"
-    );
+    let cases = [
+        (1, Some("2"), Duration::from_secs(2), "Retry-After: 2"),
+        (
+            1,
+            Some("600"),
+            Duration::from_secs(5),
+            "Retry-After: 600, capped",
+        ),
+        (
+            3,
+            None,
+            Duration::from_millis(400),
+            "no Retry-After: doubling backoff",
+        ),
+        (
+            2,
+            Some("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Duration::from_millis(200),
+            "an HTTP date: doubling backoff",
+        ),
+        (
+            1,
+            Some("soon"),
+            Duration::from_millis(100),
+            "Retry-After: soon",
+        ),
+    ];
+    for (attempt, retry_after, wait, what) in cases {
+        workshop::check_eq!(
+            policy.delay(attempt, retry_after),
+            wait,
+            read = read,
+            "the wait after attempt {attempt}, {what}"
+        );
+    }
 }
 
 #[test]
