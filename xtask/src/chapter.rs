@@ -15,7 +15,7 @@
 //!
 //! An exercise's book section is the heading at or above its place, as a
 //! path from the repository root with mdbook's anchor for the heading:
-//! `book/src/step-01-registry.md#exercise-parse-reference`.
+//! `book/src/step-01-registry.md#exercise-parse-reference-core`.
 //!
 //! An exercise is on the core path unless its heading says `(deep dive)`:
 //! ``### Exercise `break-out` (deep dive)``. `test --core` leaves the deep

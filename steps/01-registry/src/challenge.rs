@@ -41,7 +41,7 @@ pub fn quoted_value(header: &str, chars: &[char], open: usize) -> Result<(String
     // Return the value and the index just after the closing quote. When the
     // characters end before a closing quote, the error is
     // `invalid(header, "a quoted value is not closed")`.
-    // See book/src/step-01-registry.md#exercise-quoted-value.
+    // See book/src/step-01-registry.md#exercise-quoted-value-deep-dive.
     // HINT: Walk an index from `open + 1` with `chars.get(i)`: it gives `None` past the end,
     // which is exactly the unclosed case.
     // HINT+: A `loop` around a `match` on `chars.get(i)`, one arm per case: nothing (the
@@ -80,7 +80,7 @@ pub fn parse_challenges(header: &str) -> Result<Vec<Challenge>> {
     // Errors are `invalid(header, reason)`, with the reasons "a parameter
     // comes before any scheme", "it names no scheme" (nothing but
     // separators), and `unexpected '=' at position 0` for a character where
-    // a token should start. See book/src/step-01-registry.md#exercise-parse-challenge.
+    // a token should start. See book/src/step-01-registry.md#exercise-parse-challenge-deep-dive.
     // HINT: Splitting on `,` breaks inside `scope="repository:a/b:pull,push"`. Walk a `Vec<char>`
     // with an index, and tell a scheme from a parameter name by what follows it: `=` or not.
     // HINT+: Each turn: skip `,`, spaces and tabs; read a token (none is an error); look past

@@ -39,7 +39,7 @@ impl RetryPolicy {
         // anything else) back off exponentially: `base_delay` after the first
         // attempt, twice that after the second, and so on. Either way, never
         // wait longer than `max_delay`.
-        // See book/src/step-01-registry.md#exercise-retry-delay.
+        // See book/src/step-01-registry.md#exercise-retry-delay-deep-dive.
         // HINT: Compute the backoff, let a `Retry-After` that is a number of seconds replace it,
         // and cap whichever you got at `max_delay`.
         // HINT+: `str::parse::<u64>` (after `trim`) succeeds only on a whole number; `.ok()` makes

@@ -86,7 +86,7 @@ pub fn token_query<'a>(
     //   for each scope we need (`scope` may hold several, separated by
     //   spaces: a mount needs the source repository too; an empty `scope`
     //   holds none); then the challenge's own `scope`, when it names one we
-    //   did not. See book/src/step-01-registry.md#exercise-token-query.
+    //   did not. See book/src/step-01-registry.md#exercise-token-query-deep-dive.
     // HINT: `challenge.param(name)` gives a parameter, if there is one. Gather the scopes in a
     // `Vec` before you make pairs of them, so you can ask whether the challenge's is new.
     // HINT+: `Option::ok_or_else` turns a missing realm into the error. `scope.split(' ')` with
@@ -124,7 +124,7 @@ pub fn read_token(body: impl Read, realm: &str) -> Result<Token> {
     //   string and not empty. None is `Error::Token` with the reason
     //   `the answer has neither "token" nor "access_token"`.
     // - It lives `expires_in` seconds from now when that is a whole number,
-    //   else `DEFAULT_EXPIRY`. See book/src/step-01-registry.md#exercise-read-token.
+    //   else `DEFAULT_EXPIRY`. See book/src/step-01-registry.md#exercise-read-token-deep-dive.
     // HINT: `Read::take` makes a reader that stops after so many bytes; read that one to the end.
     // Then parse the bytes as a `serde_json::Value`, whose fields you can look up by name.
     // HINT+: `Read::read_to_end` of the `take`n reader fills a `Vec<u8>` (`map_err` turns its
@@ -259,8 +259,8 @@ mod tests {
     use std::collections::BTreeMap;
     use workshop::{check, check_eq};
 
-    const QUERY: &str = "step-01-registry.md#exercise-token-query";
-    const ANSWER: &str = "step-01-registry.md#exercise-read-token";
+    const QUERY: &str = "step-01-registry.md#exercise-token-query-deep-dive";
+    const ANSWER: &str = "step-01-registry.md#exercise-read-token-deep-dive";
 
     fn bearer(params: &[(&str, &str)]) -> Challenge {
         Challenge {

@@ -3,7 +3,7 @@
 use step_01_registry::challenge::{parse_challenges, quoted_value};
 
 const READ: &str = "step-01-registry.md#challenges";
-const QUOTED: &str = "step-01-registry.md#exercise-quoted-value";
+const QUOTED: &str = "step-01-registry.md#exercise-quoted-value-deep-dive";
 
 /// What `quoted_value` makes of the quoted string that opens at byte `open`
 /// of `text` (ASCII, so bytes are characters).
