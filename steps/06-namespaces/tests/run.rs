@@ -215,11 +215,14 @@ fn init_reaps_orphans_and_passes_the_exit_code() {
         ..Options::default()
     };
     // A subshell starts `sleep 0` in the background and exits: the sleep is
-    // an orphan, given to PID 1. When it exits, only PID 1 can reap it.
+    // an orphan, given to PID 1. When it exits, only PID 1 can reap it: it
+    // is gone from /proc once reaped, and stays a zombie otherwise. (A
+    // zombie seen for a moment is no failure: PID 1 reaps it when its
+    // SIGCHLD arrives, which on a busy machine takes a while.)
     // (Background jobs read /etc/hostname: the image has no /dev/null.)
     let script = "(sleep 0 </etc/hostname & echo $! > /tmp/orphan); \
         pid=$(cat /tmp/orphan); \
-        timeout 10 sh -c \"while [ -e /proc/$pid ] && ! grep -q '^State:.*Z' /proc/$pid/status; do usleep 1000; done\"; \
+        timeout 5 sh -c \"while [ -e /proc/$pid ]; do usleep 1000; done\"; \
         if [ -e /proc/$pid ]; then echo zombie; else echo reaped; fi; exit 7";
     let ran = start(&fixture, script, options).unwrap().finish();
     workshop::check_eq!(
