@@ -47,7 +47,7 @@ setup:
 book *args:
     cargo xtask book {{args}}
 
-# Run the benchmarks the steps declare
+# Run the benchmarks: cargo bench -p benches
 bench:
     cargo xtask bench
 

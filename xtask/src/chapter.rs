@@ -416,8 +416,6 @@ pub fn lookup() {
             title: "Sample".into(),
             chapter: "c.md".into(),
             needs_root: false,
-            bench: None,
-            has_bench_targets: false,
         };
         let files = [ExerciseFile {
             path: PathBuf::from("src/lib.rs"),

@@ -90,7 +90,7 @@ pub enum Command {
         #[arg(long, conflicts_with = "action")]
         check: bool,
     },
-    /// Run the benchmarks the steps declare
+    /// Run the benchmarks: cargo bench -p benches
     Bench,
     /// The whole suite: setup, fmt, clippy, tests, check-exercises, book
     Ci,
@@ -148,7 +148,7 @@ impl Command {
                 };
                 book::run(course, mode, out)
             }
-            Command::Bench => bench::run(course, out),
+            Command::Bench => bench::run(course),
             Command::Ci => ci::run(course, out),
             Command::Demo { serve } => crate::demo::demo(course, out, serve),
         }

@@ -236,8 +236,6 @@ pub fn b() -> i32 {
             title: "X".into(),
             chapter: "c.md".into(),
             needs_root: false,
-            bench: None,
-            has_bench_targets: false,
         };
         let chapter = Chapter::parse("book/src/c.md", Path::new("/course/book/src"), CHAPTER);
         let files = [ExerciseFile {

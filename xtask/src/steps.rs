@@ -11,7 +11,6 @@
 //! title = "Talking to a registry"      # shown by `just test`
 //! chapter = "step-01-registry.md"      # its chapter, relative to book/src
 //! needs = "root"                       # optional: its checks need privileges
-//! bench = ["cargo", "run", "--release", "--example", "pull"]  # optional
 //! ```
 //!
 //! Steps are found with `cargo metadata` (the packages whose manifest sits in
@@ -41,10 +40,6 @@ pub struct Step {
     pub chapter: String,
     /// Whether its checks need root or a user namespace (`needs = "root"`).
     pub needs_root: bool,
-    /// A benchmark command to run from the step's directory.
-    pub bench: Option<Vec<String>>,
-    /// Whether the package has `cargo bench` targets.
-    pub has_bench_targets: bool,
 }
 
 impl Step {
@@ -76,12 +71,6 @@ struct Package {
     manifest_path: PathBuf,
     #[serde(default)]
     metadata: Option<serde_json::Value>,
-    targets: Vec<Target>,
-}
-
-#[derive(Deserialize)]
-struct Target {
-    kind: Vec<String>,
 }
 
 /// `[package.metadata.workshop]`. Unknown keys are errors, so a typo does
@@ -92,7 +81,6 @@ struct WorkshopMetadata {
     title: String,
     chapter: String,
     needs: Option<String>,
-    bench: Option<Vec<String>>,
 }
 
 /// The course's steps, in order.
@@ -176,11 +164,6 @@ fn step(package: &Package, dir: &Path) -> Result<Step> {
         title: workshop.title.clone(),
         chapter: workshop.chapter.clone(),
         needs_root,
-        bench: workshop.bench.clone(),
-        has_bench_targets: package
-            .targets
-            .iter()
-            .any(|t| t.kind.iter().any(|k| k == "bench")),
     })
 }
 
@@ -243,7 +226,6 @@ mod tests {
             "name": format!("step-{dir}"),
             "manifest_path": format!("/course/steps/{dir}/Cargo.toml"),
             "metadata": { "workshop": workshop },
-            "targets": [{ "kind": ["lib"] }],
         })
     }
 
@@ -258,7 +240,6 @@ mod tests {
                     "name": "xtask",
                     "manifest_path": "/course/xtask/Cargo.toml",
                     "metadata": null,
-                    "targets": [],
                 },
             ],
         })))

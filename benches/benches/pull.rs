@@ -3,7 +3,7 @@
 //! about 200 MB in four layers served by the CNCF distribution registry.
 //!
 //! ```text
-//! cargo bench -p step-02-layers --bench pull     (or: just bench)
+//! cargo bench -p benches --bench pull     (or: just bench)
 //! ```
 //!
 //! Every measured command runs as its own process under a fresh measuring
@@ -18,14 +18,12 @@
 //! the tools' own work.
 //!
 //! Each run writes into a fresh directory of its own, placed away from the
-//! others ([`common::work_dir`]), and nothing is deleted until the benchmark
+//! others ([`benches::work_dir`]), and nothing is deleted until the benchmark
 //! ends, so that no run pays for the file system's bookkeeping of another.
 
-mod common;
-
-use common::image::{self, Image, Plan};
-use common::peers::{self, Sample, Skopeo};
-use common::{
+use benches::image::{self, Image, Plan};
+use benches::peers::{self, Sample, Skopeo};
+use benches::{
     BenchResult, CHILD_PULL, IMAGE, RUNS, Summary, Target, load_average, machine, mb, push, total,
 };
 use std::fmt::Write as _;
@@ -54,7 +52,7 @@ const MAX_RSS_MB: f64 = 30.0;
 const MAX_RSS_GROWTH: f64 = 1.1;
 
 fn main() -> ExitCode {
-    common::bench_main("pull", &[], run)
+    benches::bench_main("pull", &[], run)
 }
 
 /// The peers, found on PATH.
@@ -80,7 +78,7 @@ impl Tools {
 
 fn run() -> BenchResult<()> {
     let tools = Tools::find()?;
-    let target = common::target_dir()?;
+    let target = benches::target_dir()?;
     let data = target.join("bench-data");
     std::fs::create_dir_all(&data)?;
     eprintln!(
@@ -90,8 +88,8 @@ fn run() -> BenchResult<()> {
     let image = image::ensure(&data.join(IMAGE.name), &IMAGE)?;
     let small = image::ensure(&data.join(SMALL_IMAGE.name), &SMALL_IMAGE)?;
 
-    let work_parent = common::work_parent(data);
-    let work = common::work_dir("pull-bench-", &work_parent)?;
+    let work_parent = benches::work_parent(data);
+    let work = benches::work_dir("pull-bench-", &work_parent)?;
     let load_before = load_average();
     let registry = peers::Registry::start(&tools.registry, work.path())?;
     let reference = push(&tools.skopeo, &image, &registry, "bench/pull")?;
@@ -138,7 +136,7 @@ fn run() -> BenchResult<()> {
         load,
     };
     let report = report(&tools, &setting, &image, &small, &results, &breakdown);
-    common::publish(&target, "pull", &report)
+    benches::publish(&target, "pull", &report)
 }
 
 /// A name for a run's directory that no earlier benchmark used: ext4 picks
@@ -391,7 +389,7 @@ fn report(
         peers::version(&tools.umoci),
         peers::version(&tools.tar),
     );
-    w.push_str(&common::runs_table(
+    w.push_str(&benches::runs_table(
         &setting.work,
         &setting.load,
         &[
@@ -404,7 +402,7 @@ fn report(
             ("tar -xzf × 4 layers (floor)", floor),
         ],
     ));
-    w.push_str(&common::targets_section(&targets, &[]));
+    w.push_str(&benches::targets_section(&targets, &[]));
 
     let uncompressed = mb(image.uncompressed());
     let compressed = mb(image.compressed());
@@ -442,8 +440,8 @@ fn report(
     );
     let _ = writeln!(
         w,
-        "\nReproduce: `cargo bench -p step-02-layers --bench pull` (or `just bench`, \
-         which runs every step's benchmarks)."
+        "\nReproduce: `cargo bench -p benches --bench pull` (or `just bench`, \
+         which runs every benchmark)."
     );
     out
 }

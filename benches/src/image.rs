@@ -84,22 +84,22 @@ pub struct Plan {
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct Layer {
     pub digest: String,
-    pub diff_id: String,
+    diff_id: String,
     /// Size of the gzip blob.
-    pub size: u64,
+    size: u64,
     /// Size of the tar inside.
-    pub uncompressed: u64,
-    pub files: usize,
+    uncompressed: u64,
+    files: usize,
 }
 
 /// A generated image in an OCI layout under `dir`, tagged `bench`.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct Image {
-    pub generator: u32,
-    pub seed: u64,
-    pub layer_bytes: [u64; 4],
+    generator: u32,
+    seed: u64,
+    layer_bytes: [u64; 4],
     #[serde(default = "no_divisor")]
-    pub file_size_divisor: u64,
+    file_size_divisor: u64,
     pub layers: Vec<Layer>,
     #[serde(skip)]
     pub dir: PathBuf,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 /// The argument that makes the benchmark binary a measuring parent: it runs
 /// the command after it and prints its time and peak memory.
-pub const MEASURE: &str = "--child-measure";
+pub(crate) const MEASURE: &str = "--child-measure";
 
 /// Finds the program `name` on PATH, or says which Debian `package` has it.
 pub fn find(name: &str, package: &str) -> Result<PathBuf, String> {
@@ -178,7 +178,7 @@ pub fn measure(command: &[String], env: &[(&str, PathBuf)]) -> io::Result<Sample
 /// and the peak RSS in KiB of it (or of its largest descendant, such as the
 /// `gzip` that `tar -z` starts). What the command says on stderr (umoci's
 /// progress lines) is shown only if it fails, which this parent does too.
-pub fn measuring_parent(command: &[String]) -> io::Result<bool> {
+pub(crate) fn measuring_parent(command: &[String]) -> io::Result<bool> {
     let [program, args @ ..] = command else {
         return Err(io::Error::other(format!("{MEASURE} needs a command")));
     };

@@ -1,7 +1,7 @@
-//! What the pull and push benchmarks share: the generated image, the peers
+//! What the benchmarks in `benches/` share: the generated image, the peers
 //! (the registry, skopeo, the measuring parent), the pull that fills a store,
-//! and the parts of a report. Step 03's push benchmark includes this module
-//! by path, so both measure the same image the same way.
+//! and the parts of a report, so that they measure the same image the same
+//! way.
 
 pub mod image;
 pub mod peers;

@@ -4,7 +4,7 @@
 //! filesystem.
 //!
 //! ```text
-//! sudo cargo bench -p step-08-isolation --bench start     (or: just bench)
+//! sudo cargo bench -p benches --bench start     (or: just bench)
 //! ```
 //!
 //! The image is this machine's busybox-static as the bundled registry serves
@@ -44,12 +44,8 @@
 //! ratios of medians on one machine in one run; nothing here fails because
 //! a target is missed.
 
-#[allow(dead_code)] // the pull and push parts of the shared module go unused here
-#[path = "../../02-layers/benches/common/mod.rs"]
-mod common;
-
-use common::peers::{self, Sample};
-use common::{BenchResult, Summary, Target, load_average, machine};
+use benches::peers::{self, Sample};
+use benches::{BenchResult, Summary, Target, load_average, machine};
 use mock_registry::MockRegistry;
 use mock_registry::fixtures::{HOST_BUSYBOX, busybox_image, default_config};
 use serde_json::{Value, json};
@@ -102,7 +98,7 @@ const MAX_RATIO_TO_CRUN: f64 = 0.5;
 const MAX_ISOLATED_TO_CRUN: f64 = 0.5;
 
 fn main() -> ExitCode {
-    common::bench_main(
+    benches::bench_main(
         "start",
         &[
             (CHILD_DOCKERLESS, child_dockerless),
@@ -238,7 +234,7 @@ impl Tools {
 fn run() -> BenchResult<()> {
     if !nix::unistd::geteuid().is_root() {
         return Err("needs root to make namespaces for all three tools: \
-                    sudo cargo bench -p step-08-isolation --bench start"
+                    sudo cargo bench -p benches --bench start"
             .into());
     }
     if !Path::new(HOST_BUSYBOX).is_file() {
@@ -248,11 +244,11 @@ fn run() -> BenchResult<()> {
         .into());
     }
     let tools = Tools::find()?;
-    let target = common::target_dir()?;
+    let target = benches::target_dir()?;
     let data = target.join("bench-data");
     std::fs::create_dir_all(&data)?;
-    let work_parent = common::work_parent(data);
-    let work = common::work_dir("start-bench-", &work_parent)?;
+    let work_parent = benches::work_parent(data);
+    let work = benches::work_dir("start-bench-", &work_parent)?;
 
     eprintln!(
         "start benchmark: pulling busybox into a store under {}",
@@ -332,7 +328,7 @@ fn run() -> BenchResult<()> {
         rootfs,
     };
     let report = report(&tools, &setting, &results);
-    common::publish(&target, "start", &report)
+    benches::publish(&target, "start", &report)
 }
 
 /// Serves this machine's busybox as `library/busybox` from the bundled
@@ -349,7 +345,7 @@ fn pull_busybox(home: &Path) -> BenchResult<String> {
     .ok_or_else(|| format!("cannot read {HOST_BUSYBOX}"))?;
     registry.seed(&image)?;
     let reference = format!("{}/library/busybox", registry.host());
-    common::child_pull(&[home.display().to_string(), reference.clone()])?;
+    benches::child_pull(&[home.display().to_string(), reference.clone()])?;
     Ok(reference)
 }
 
@@ -560,7 +556,7 @@ fn report(tools: &Tools, setting: &Setting, results: &Results) -> String {
             summary.peak_mb
         );
     }
-    w.push_str(&common::targets_section(&targets, &[]));
+    w.push_str(&benches::targets_section(&targets, &[]));
     let _ = writeln!(w, "\nThe commands, as run:\n");
     let _ = writeln!(
         w,
@@ -583,8 +579,8 @@ fn report(tools: &Tools, setting: &Setting, results: &Results) -> String {
     );
     let _ = writeln!(
         w,
-        "\nReproduce: `sudo cargo bench -p step-08-isolation --bench start` (or `just \
-         bench`, which runs every step's benchmarks)."
+        "\nReproduce: `sudo cargo bench -p benches --bench start` (or `just \
+         bench`, which runs every benchmark)."
     );
     out
 }

@@ -1,10 +1,10 @@
 //! The push benchmark: `dockerless push` against `skopeo copy` of the same
-//! image (step 02's generated image of about 200 MB in four layers) to an
-//! empty repository of the CNCF distribution registry, and a repeat push of
-//! the unchanged image.
+//! image (the pull benchmark's generated image of about 200 MB in four
+//! layers, [`IMAGE`]) to an empty repository of the CNCF distribution
+//! registry, and a repeat push of the unchanged image.
 //!
 //! ```text
-//! cargo bench -p step-03-push --bench push     (or: just bench)
+//! cargo bench -p benches --bench push     (or: just bench)
 //! ```
 //!
 //! The image gets into a dockerless store the way a user's would: pulled
@@ -24,12 +24,9 @@
 //! `target/bench/push.md`. Timings are compared as ratios on one machine in
 //! one run; nothing here fails because a target is missed.
 
-#[path = "../../02-layers/benches/common/mod.rs"]
-mod common;
-
-use common::image::{self, Image};
-use common::peers::{self, Registry, Sample, Skopeo};
-use common::{
+use benches::image::{self, Image};
+use benches::peers::{self, Registry, Sample, Skopeo};
+use benches::{
     BenchResult, CHILD_PULL, IMAGE, RUNS, Summary, Target, load_average, machine, mb, total,
 };
 use std::fmt::Write as _;
@@ -55,7 +52,7 @@ const MAX_REPEAT_RATIO: f64 = 0.1;
 const MAX_RSS_MB: f64 = 30.0;
 
 fn main() -> ExitCode {
-    common::bench_main("push", &[(CHILD_PUSH, child_push)], run)
+    benches::bench_main("push", &[(CHILD_PUSH, child_push)], run)
 }
 
 /// The push as `dockerless push -q` does it, in this process.
@@ -174,7 +171,7 @@ impl Stored {
 
 fn run() -> BenchResult<()> {
     let tools = Tools::find()?;
-    let target = common::target_dir()?;
+    let target = benches::target_dir()?;
     let data = target.join("bench-data");
     std::fs::create_dir_all(&data)?;
     eprintln!(
@@ -183,13 +180,13 @@ fn run() -> BenchResult<()> {
     );
     let image = image::ensure(&data.join(IMAGE.name), &IMAGE)?;
 
-    let work_parent = common::work_parent(data);
-    let work = common::work_dir("push-bench-", &work_parent)?;
+    let work_parent = benches::work_parent(data);
+    let work = benches::work_dir("push-bench-", &work_parent)?;
     let load_before = load_average();
     // The source stays up, so no registry started later gets its port and
     // the stored image's origin never names a registry pushed to.
     let source = Registry::start(&tools.registry, work.path())?;
-    let pulled = common::push(&tools.skopeo, &image, &source, "bench/source")?;
+    let pulled = benches::push(&tools.skopeo, &image, &source, "bench/source")?;
     eprintln!("push benchmark: pulling {pulled} into a dockerless store");
     let mut stored = Stored::pull(&work.path().join("home"), &pulled)?;
 
@@ -235,7 +232,7 @@ fn run() -> BenchResult<()> {
         manifest: stored.manifest.clone(),
     };
     let report = report(&tools, &setting, &image, &results, &breakdown);
-    common::publish(&target, "push", &report)
+    benches::publish(&target, "push", &report)
 }
 
 /// `skopeo copy` from the OCI layout to an empty repository of an empty
@@ -243,7 +240,7 @@ fn run() -> BenchResult<()> {
 fn measure_skopeo(tools: &Tools, work: &Path, image: &Image, round: usize) -> BenchResult<Sample> {
     let registry = Registry::start(&tools.registry, work)?;
     let reference = format!("{}/bench/skopeo-{round}:v1", registry.host);
-    let command = common::skopeo_push(&tools.skopeo, image, &reference);
+    let command = benches::skopeo_push(&tools.skopeo, image, &reference);
     Ok(peers::measure(&command, &[tools.skopeo.env()])?)
 }
 
@@ -408,7 +405,7 @@ fn report(
         peers::version(&tools.skopeo.binary),
         peers::version(&tools.curl),
     );
-    w.push_str(&common::runs_table(
+    w.push_str(&benches::runs_table(
         &setting.work,
         &setting.load,
         &[
@@ -431,7 +428,7 @@ fn report(
             floor.seconds
         ));
     }
-    w.push_str(&common::targets_section(&targets, &notes));
+    w.push_str(&benches::targets_section(&targets, &notes));
 
     let _ = writeln!(w, "\n## Where the time goes\n");
     let _ = writeln!(
@@ -454,8 +451,8 @@ fn report(
     );
     let _ = writeln!(
         w,
-        "\nReproduce: `cargo bench -p step-03-push --bench push` (or `just bench`, \
-         which runs every step's benchmarks)."
+        "\nReproduce: `cargo bench -p benches --bench push` (or `just bench`, \
+         which runs every benchmark)."
     );
     out
 }

@@ -3,28 +3,22 @@
 //! tree, gzip at its default level, side by side in one run.
 //!
 //! ```text
-//! cargo bench -p step-07-export --bench export     (or: just bench)
+//! cargo bench -p benches --bench export     (or: just bench)
 //! ```
 //!
-//! The image is step 02's generated one (about 200 MB of files in four
-//! layers, the same bytes every time). It gets into a store without a
-//! registry: its layers are applied in order with step 02's flattening and
-//! installed with its manifest and config, as a pull would leave it. Each
-//! measured command runs as its own process under a fresh measuring parent,
-//! so its peak memory is its own; the export runs as this binary started
-//! again with [`CHILD_EXPORT`]. The report gives the time ratio, the size
-//! ratio and the peak memory, and is written to `target/bench/export.md`.
-//! Nothing here fails because a target is missed.
+//! The image is the pull benchmark's generated one ([`IMAGE`]: about 200 MB
+//! of files in four layers, the same bytes every time). It gets into a store
+//! without a registry: its layers are applied in order with step 02's
+//! flattening and installed with its manifest and config, as a pull would
+//! leave it. Each measured command runs as its own process under a fresh
+//! measuring parent, so its peak memory is its own; the export runs as this
+//! binary started again with [`CHILD_EXPORT`]. The report gives the time
+//! ratio, the size ratio and the peak memory, and is written to
+//! `target/bench/export.md`. Nothing here fails because a target is missed.
 
-// Shared with the pull and push benchmarks, which use the registry and
-// skopeo parts; this one uses the image, the measuring parent and the report.
-#[path = "../../02-layers/benches/common/mod.rs"]
-#[allow(dead_code)]
-mod common;
-
-use common::image::{self, Image};
-use common::peers::{self, Sample};
-use common::{BenchResult, IMAGE, RUNS, Summary, Target, load_average, machine, mb};
+use benches::image::{self, Image};
+use benches::peers::{self, Sample};
+use benches::{BenchResult, IMAGE, RUNS, Summary, Target, load_average, machine, mb};
 use std::fmt::Write as _;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -49,7 +43,7 @@ const MAX_SIZE_RATIO: f64 = 1.05;
 const MAX_RSS_MB: f64 = 30.0;
 
 fn main() -> ExitCode {
-    common::bench_main("export", &[(CHILD_EXPORT, child_export)], run)
+    benches::bench_main("export", &[(CHILD_EXPORT, child_export)], run)
 }
 
 /// The export as `dockerless export -q` does it, in this process.
@@ -112,7 +106,7 @@ struct Results {
 fn run() -> BenchResult<()> {
     let tar = peers::find("tar", "tar")?;
     let gzip = peers::find("gzip", "gzip")?;
-    let target = common::target_dir()?;
+    let target = benches::target_dir()?;
     let data = target.join("bench-data");
     std::fs::create_dir_all(&data)?;
     eprintln!(
@@ -120,8 +114,8 @@ fn run() -> BenchResult<()> {
         data.display()
     );
     let image = image::ensure(&data.join(IMAGE.name), &IMAGE)?;
-    let work_parent = common::work_parent(data);
-    let work = common::work_dir("export-bench-", &work_parent)?;
+    let work_parent = benches::work_parent(data);
+    let work = benches::work_dir("export-bench-", &work_parent)?;
     let home = work.path().join("home");
     eprintln!("export benchmark: storing it in {}", home.display());
     let (store, reference) = store_image(&image, &home)?;
@@ -186,7 +180,7 @@ fn run() -> BenchResult<()> {
         return Err(format!("gzip -t {} failed", ours.display()).into());
     }
     let report = report(&results, &image, &tar, &work_parent, &load_before);
-    common::publish(&target, "export", &report)
+    benches::publish(&target, "export", &report)
 }
 
 fn report(results: &Results, image: &Image, tar: &Path, work: &Path, load: &str) -> String {
@@ -209,7 +203,7 @@ fn report(results: &Results, image: &Image, tar: &Path, work: &Path, load: &str)
     let _ = write!(
         w,
         "{}",
-        common::runs_table(
+        benches::runs_table(
             &work.display().to_string(),
             load,
             &[
@@ -244,6 +238,6 @@ fn report(results: &Results, image: &Image, tar: &Path, work: &Path, load: &str)
             met: ours.peak_mb < MAX_RSS_MB,
         },
     ];
-    let _ = write!(w, "{}", common::targets_section(&targets, &[]));
+    let _ = write!(w, "{}", benches::targets_section(&targets, &[]));
     out
 }
