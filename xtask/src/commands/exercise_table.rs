@@ -9,10 +9,16 @@
 //! after which it does not rise is named, and the command fails. The table
 //! is what a chapter's "In what order" section shows.
 //!
+//! Where the chapter shows the table (rows of `| \`id\` | 7/42 |`), each
+//! count must be the one measured, so the book's table cannot go stale; a
+//! run in which a check skips (a normal user's) does not compare.
+//!
 //! Each k is one run of the step's own checks (`cargo test -p <package>
 //! --tests`), so a step of n exercises takes n + 1 runs. CI runs it as a
 //! stage of its own, after `check-exercises`.
 
+use std::collections::HashMap;
+use std::fs;
 use std::io::Write;
 use std::time::Instant;
 
@@ -70,6 +76,9 @@ fn table(copy: &Course, step: &Step, out: &mut dyn Write) -> Result<usize> {
     out.flush()?;
     let mut problems = Vec::new();
     let mut before: Option<usize> = None;
+    let book = book_counts(
+        &fs::read_to_string(copy.root().join("book/src").join(&step.chapter)).unwrap_or_default(),
+    );
     let result = (|| -> Result<()> {
         for k in 0..=exercises.len() {
             write_with_stubs(step, &files, |id| {
@@ -93,6 +102,19 @@ fn table(copy: &Course, step: &Step, out: &mut dyn Write) -> Result<usize> {
                     exercises[k - 1].location(copy, step)
                 ),
             };
+            if k > 0 && report.skipped() == 0 && !book.is_empty() {
+                match book.get(&exercises[k - 1].id) {
+                    Some(said) if *said != count => problems.push(format!(
+                        "the table of {} says {said} after EXERCISE({id}); the checks say {count}: update it",
+                        chapter.path
+                    )),
+                    Some(_) => {}
+                    None => problems.push(format!(
+                        "the table of {} has no row for EXERCISE({id}); the checks say {count}: add it",
+                        chapter.path
+                    )),
+                }
+            }
             if let Some(problem) = build_problem(&report, &what) {
                 problems.push(problem);
             } else if let Some(previous) = before
@@ -119,4 +141,22 @@ fn table(copy: &Course, step: &Step, out: &mut dyn Write) -> Result<usize> {
         started,
         out,
     )
+}
+
+/// The counts a chapter's "In what order" table gives: exercise id to
+/// `passed/total`, from its rows `| \`id\` | 7/42 |`.
+fn book_counts(chapter: &str) -> HashMap<String, String> {
+    chapter
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let [_, id, count, _] = cells[..] else {
+                return None;
+            };
+            let id = id.strip_prefix('`')?.strip_suffix('`')?;
+            let (passed, total) = count.split_once('/')?;
+            let numeric = |n: &str| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit());
+            (numeric(passed) && numeric(total)).then(|| (id.to_string(), count.to_string()))
+        })
+        .collect()
 }
