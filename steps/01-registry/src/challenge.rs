@@ -31,6 +31,7 @@ fn invalid(header: &str, reason: &str) -> Error {
     }
 }
 
+// ANCHOR: quoted_value
 /// Reads the quoted string that opens at `chars[open]`, a `"` of `header`:
 /// its value, unescaped, and the index just after its closing quote.
 pub fn quoted_value(header: &str, chars: &[char], open: usize) -> Result<(String, usize)> {
@@ -65,7 +66,9 @@ pub fn quoted_value(header: &str, chars: &[char], open: usize) -> Result<(String
     }
     // END EXERCISE
 }
+// ANCHOR_END: quoted_value
 
+// ANCHOR: parse_challenge
 /// Parses every challenge in a `WWW-Authenticate` header value.
 pub fn parse_challenges(header: &str) -> Result<Vec<Challenge>> {
     // EXERCISE(parse-challenge): Parse `Scheme k=v, k="v, with commas", Scheme2 ...` into challenges.
@@ -141,3 +144,4 @@ pub fn parse_challenges(header: &str) -> Result<Vec<Challenge>> {
     Ok(challenges)
     // END EXERCISE
 }
+// ANCHOR_END: parse_challenge

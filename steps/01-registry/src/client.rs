@@ -28,6 +28,7 @@ pub struct RetryPolicy {
 // ANCHOR_END: retry_policy
 
 impl RetryPolicy {
+    // ANCHOR: retry_delay
     /// How long to wait before attempt `attempt + 1`, given the server's
     /// `Retry-After` header as it came, if it sent one: the seconds it asked
     /// for, else a doubling backoff; never more than `max_delay`.
@@ -53,6 +54,7 @@ impl RetryPolicy {
         asked.unwrap_or(exponential).min(self.max_delay)
         // END EXERCISE
     }
+    // ANCHOR_END: retry_delay
 }
 
 // ANCHOR: retry_default

@@ -244,6 +244,7 @@ fn keys_for(registry: &str) -> Vec<String> {
 }
 // ANCHOR_END: keys_for
 
+// ANCHOR: docker_config_credentials
 /// Reads the `auths` section of a Docker config file.
 pub fn from_docker_config(path: &Path, registry: &str) -> Result<Option<Credentials>> {
     // EXERCISE(docker-config-credentials): Find a registry's credentials in a Docker config file.
@@ -297,3 +298,4 @@ pub fn from_docker_config(path: &Path, registry: &str) -> Result<Option<Credenti
     })
     // END EXERCISE
 }
+// ANCHOR_END: docker_config_credentials

@@ -171,6 +171,7 @@ pub fn fetch(client: &Client, repository: &str, reference: &str) -> Result<Fetch
 }
 // ANCHOR_END: fetch
 
+// ANCHOR: verify_manifest
 /// Checks the bytes against the digest asked for and the one the registry claims;
 /// returns the digest.
 pub fn verify(what: &str, bytes: &[u8], reference: &str, claimed: Option<&str>) -> Result<String> {
@@ -203,7 +204,9 @@ pub fn verify(what: &str, bytes: &[u8], reference: &str, claimed: Option<&str>) 
     Ok(actual)
     // END EXERCISE
 }
+// ANCHOR_END: verify_manifest
 
+// ANCHOR: parse_manifest
 /// Reads a manifest or index, deciding which by its media type.
 pub fn parse(what: &str, bytes: &[u8], content_type: Option<&str>) -> Result<(String, Manifest)> {
     // EXERCISE(parse-manifest): Tell an index from an image manifest, and read it.
@@ -262,3 +265,4 @@ pub fn parse(what: &str, bytes: &[u8], content_type: Option<&str>) -> Result<(St
     Ok((media_type, manifest))
     // END EXERCISE
 }
+// ANCHOR_END: parse_manifest

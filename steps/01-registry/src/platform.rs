@@ -90,6 +90,7 @@ impl fmt::Display for Platform {
     }
 }
 
+// ANCHOR: select_platform
 /// Picks the entry of `index` for `wanted`.
 pub fn select<'a>(index: &'a Index, wanted: &Platform, reference: &str) -> Result<&'a Descriptor> {
     // EXERCISE(select-platform): Choose the index entry whose platform satisfies `wanted`.
@@ -130,3 +131,4 @@ pub fn select<'a>(index: &'a Index, wanted: &Platform, reference: &str) -> Resul
     })
     // END EXERCISE
 }
+// ANCHOR_END: select_platform

@@ -26,6 +26,7 @@ pub struct Reference {
 // ANCHOR_END: reference
 
 impl Reference {
+    // ANCHOR: parse_reference
     /// Parses a reference the way `docker pull` does.
     ///
     /// ```
@@ -108,6 +109,7 @@ impl Reference {
         })
         // END EXERCISE
     }
+    // ANCHOR_END: parse_reference
 
     // ANCHOR: api_host
     /// The host that serves the registry API: Docker Hub's is not `docker.io`.

@@ -71,6 +71,7 @@ pub fn fetch_token(
 }
 // ANCHOR_END: fetch_token
 
+// ANCHOR: token_query
 /// The realm to ask for a token for `scope`, and the query to send it:
 /// `service` when the challenge names one, then a `scope` for each scope.
 pub fn token_query<'a>(
@@ -110,7 +111,9 @@ pub fn token_query<'a>(
     Ok((realm, query))
     // END EXERCISE
 }
+// ANCHOR_END: token_query
 
+// ANCHOR: read_token
 /// Reads the answer of `realm` to a token request: the token, and when it
 /// stops working.
 pub fn read_token(body: impl Read, realm: &str) -> Result<Token> {
@@ -161,6 +164,7 @@ pub fn read_token(body: impl Read, realm: &str) -> Result<Token> {
     })
     // END EXERCISE
 }
+// ANCHOR_END: read_token
 
 /// The `client_id` an OAuth2 token request names (Docker sends `docker`).
 const CLIENT_ID: &str = "dockerless";

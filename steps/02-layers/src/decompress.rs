@@ -30,6 +30,7 @@ pub enum Compression {
 }
 
 impl Compression {
+    // ANCHOR: detect_compression
     /// The compression of a blob that starts with `magic` (its first
     /// [`MAGIC_LEN`] bytes, or fewer if the blob is shorter).
     pub fn detect(magic: &[u8]) -> Compression {
@@ -52,6 +53,7 @@ impl Compression {
         }
         // END EXERCISE
     }
+    // ANCHOR_END: detect_compression
 }
 
 /// The tar stream inside a layer blob, decompressed as it is read.

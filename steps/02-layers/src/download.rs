@@ -237,6 +237,7 @@ enum CopyError {
     Fatal(Error),
 }
 
+// ANCHOR: verify_blob
 /// Streams the body to the file through the hash, then checks size and digest.
 fn copy_verified(
     body: impl Read,
@@ -303,6 +304,7 @@ fn copy_verified(
     Ok(())
     // END EXERCISE
 }
+// ANCHOR_END: verify_blob
 
 /// The verify-blob exercise on its own: bodies that are right, short, long,
 /// wrong or broken, without a registry.

@@ -81,6 +81,7 @@ impl Store {
         &self.home
     }
 
+    // ANCHOR: image_path
     /// Where an image's root filesystem lives: `library/alpine/latest`, or
     /// `localhost:5000/me/app/v1` for registries other than Docker Hub.
     pub fn image_dir(&self, reference: &Reference) -> PathBuf {
@@ -109,6 +110,7 @@ impl Store {
         dir
         // END EXERCISE
     }
+    // ANCHOR_END: image_path
 
     /// The byte-exact manifest kept beside an image.
     pub fn manifest_path(&self, reference: &Reference) -> PathBuf {
@@ -385,6 +387,7 @@ fn persist(file: tempfile::NamedTempFile, target: &Path) -> Result<()> {
         .map_err(|e| io_error(target)(e.error))
 }
 
+// ANCHOR: install_atomically
 /// Puts `new` at `target`. With an old version there, the two are swapped in
 /// one step (`renameat2` with `RENAME_EXCHANGE`), so `target` is never
 /// missing or half-written, and the old version is removed afterwards.
@@ -426,6 +429,7 @@ fn swap_into_place(new: &Path, target: &Path) -> Result<()> {
     remove_tree(new)
     // END EXERCISE
 }
+// ANCHOR_END: install_atomically
 
 /// Removes a directory tree, making read-only directories writable first
 /// (images contain them, and they must not stop the cleanup).

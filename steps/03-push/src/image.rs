@@ -52,6 +52,7 @@ impl Format {
     }
 }
 
+// ANCHOR: build_config
 /// The config for a one-layer image: the platform and run settings of `base`
 /// (the config the directory was pulled with) when there is one, else this
 /// machine's platform and no settings.
@@ -95,7 +96,9 @@ pub fn config(base: Option<&ImageConfig>, layer: &LayerDigests, created_by: &str
     serde_json::to_vec(&config).expect("a config serialises")
     // END EXERCISE
 }
+// ANCHOR_END: build_config
 
+// ANCHOR: build_manifest
 /// The manifest listing a config and layers, as `(digest, size)` pairs.
 pub fn manifest(format: Format, config: (&str, u64), layers: &[(String, u64)]) -> Vec<u8> {
     // EXERCISE(build-manifest): Write the image manifest as JSON bytes.
@@ -124,6 +127,7 @@ pub fn manifest(format: Format, config: (&str, u64), layers: &[(String, u64)]) -
     serde_json::to_vec(&manifest).expect("a manifest serialises")
     // END EXERCISE
 }
+// ANCHOR_END: build_manifest
 
 /// The build-config exercise on its own: the bytes of a config, with and
 /// without the pulled image's settings.

@@ -33,6 +33,7 @@ pub struct LayerDigests {
     pub diff_id: String,
 }
 
+// ANCHOR: layer_digests
 /// Writes the layer for `dir` to `out`, streaming: nothing is held whole.
 pub fn write_layer(dir: &Path, options: &LayerOptions, out: impl Write) -> Result<LayerDigests> {
     // EXERCISE(layer-digests): Stream tar -> hash -> gzip -> hash -> out, and return both digests.
@@ -66,6 +67,7 @@ pub fn write_layer(dir: &Path, options: &LayerOptions, out: impl Write) -> Resul
     })
     // END EXERCISE
 }
+// ANCHOR_END: layer_digests
 
 // ANCHOR: gzip_header
 /// A gzip header with no modification time and no file name, so the same
@@ -117,6 +119,7 @@ fn append_tree<W: Write>(
 }
 // ANCHOR_END: append_tree
 
+// ANCHOR: tar_header
 /// The header every entry starts from: what the tar records of `meta`,
 /// made deterministic.
 fn header(meta: &std::fs::Metadata, options: &LayerOptions) -> tar::Header {
@@ -142,7 +145,9 @@ fn header(meta: &std::fs::Metadata, options: &LayerOptions) -> tar::Header {
     header
     // END EXERCISE
 }
+// ANCHOR_END: tar_header
 
+// ANCHOR: hard_link_names
 /// The name under which the inode of `meta` was already written, if it
 /// was; otherwise `entry` is remembered as its first name.
 fn earlier_name(
@@ -171,7 +176,9 @@ fn earlier_name(
     None
     // END EXERCISE
 }
+// ANCHOR_END: hard_link_names
 
+// ANCHOR: tar_entry
 /// Appends one entry; returns whether it is a directory (to descend into).
 fn append_entry<W: Write>(
     builder: &mut tar::Builder<W>,
@@ -255,6 +262,7 @@ fn append_entry<W: Write>(
     Ok(false)
     // END EXERCISE
 }
+// ANCHOR_END: tar_entry
 
 /// The three exercises of an entry on their own: a header, second names,
 /// and entries written to a tar in memory and read back.

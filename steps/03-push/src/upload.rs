@@ -90,6 +90,7 @@ enum Start {
 
 // ANCHOR_END: upload
 
+// ANCHOR: start_upload
 /// Asks before sending: does the repository have the blob, can it be
 /// mounted, and if not, where does the upload go?
 fn start(
@@ -153,6 +154,7 @@ fn start(
     }
     // END EXERCISE
 }
+// ANCHOR_END: start_upload
 
 /// The absolute URL of the upload session a response points at.
 fn location(response: &Response, base: &str, what: &str) -> Result<String> {
@@ -166,6 +168,7 @@ fn location(response: &Response, base: &str, what: &str) -> Result<String> {
     Ok(absolute(base, location))
 }
 
+// ANCHOR: upload_url
 /// `Location` may be a path (`/v2/...`) or a whole URL.
 pub fn absolute(base: &str, location: &str) -> String {
     // EXERCISE(upload-url): Turn an upload `Location` into a URL to send to.
@@ -186,6 +189,7 @@ pub fn absolute(base: &str, location: &str) -> String {
     }
     // END EXERCISE
 }
+// ANCHOR_END: upload_url
 
 /// Adds `digest=<digest>` to an upload URL, with `&` when it has a query
 /// already: the closing PUT names what was sent, and a registry that keeps

@@ -32,6 +32,7 @@ use crate::error::{Error, Result, io_error};
 /// and symbolic links placed so far.
 pub type Placed = BTreeSet<PathBuf>;
 
+// ANCHOR: mirror_path
 /// Copies the host file at `host` into `root` at the same absolute path,
 /// recreating every symbolic link on the way (in the leading directories
 /// and the file itself) and the directories it passes. Returns the real
@@ -92,6 +93,7 @@ pub fn mirror(host: &Path, root: &Path, placed: &mut Placed) -> Result<PathBuf> 
     Ok(current)
     // END EXERCISE
 }
+// ANCHOR_END: mirror_path
 
 /// Where host path `host` (absolute, no links in its directories) goes
 /// under `root`.

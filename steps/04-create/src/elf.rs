@@ -237,6 +237,7 @@ pub fn read(path: &Path) -> Result<Elf> {
 }
 // ANCHOR_END: read
 
+// ANCHOR: elf_header
 /// Checks the identification bytes and reads the file header from the
 /// first (up to) [`HEADER_SIZE`] bytes of the file at `path`.
 pub fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header> {
@@ -296,7 +297,9 @@ pub fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header> {
     })
     // END EXERCISE
 }
+// ANCHOR_END: elf_header
 
+// ANCHOR: program_headers
 /// Reads `header.phnum` program headers from `table`, the bytes of the
 /// program header table.
 pub fn parse_program_headers(
@@ -333,7 +336,9 @@ pub fn parse_program_headers(
         .collect()
     // END EXERCISE
 }
+// ANCHOR_END: program_headers
 
+// ANCHOR: vaddr_to_offset
 /// The file offset of virtual address `vaddr`, through the `PT_LOAD`
 /// segment that maps it; `None` if no segment does.
 pub fn file_offset(segments: &[ProgramHeader], vaddr: u64) -> Option<u64> {
@@ -356,7 +361,9 @@ pub fn file_offset(segments: &[ProgramHeader], vaddr: u64) -> Option<u64> {
         .and_then(|s| s.offset.checked_add(vaddr - s.vaddr))
     // END EXERCISE
 }
+// ANCHOR_END: vaddr_to_offset
 
+// ANCHOR: dynamic_section
 /// Reads the entries of a dynamic section (the bytes of its `PT_DYNAMIC`
 /// segment) up to `DT_NULL`.
 pub fn parse_dynamic(path: &Path, bytes: &[u8]) -> Result<DynamicEntries> {
@@ -392,6 +399,7 @@ pub fn parse_dynamic(path: &Path, bytes: &[u8]) -> Result<DynamicEntries> {
     ))
     // END EXERCISE
 }
+// ANCHOR_END: dynamic_section
 
 /// The little-endian `u16` at `at` in `bytes`, read from the file at `path`.
 ///

@@ -139,6 +139,7 @@ pub fn ld_so_conf(path: &Path) -> Result<Vec<PathBuf>> {
     Ok(dirs)
 }
 
+// ANCHOR: ld_so_conf
 fn read_ld_so_conf(path: &Path, depth: usize, dirs: &mut Vec<PathBuf>) -> Result<()> {
     let text = match fs::read_to_string(path) {
         Ok(text) => text,
@@ -188,6 +189,7 @@ fn read_ld_so_conf(path: &Path, depth: usize, dirs: &mut Vec<PathBuf>) -> Result
     Ok(())
     // END EXERCISE
 }
+// ANCHOR_END: ld_so_conf
 
 /// The paths matching `pattern`, sorted, where only the last component may
 /// hold wildcards (`*` for any run of bytes, `?` for one), as in
@@ -240,6 +242,7 @@ fn wildcard_match(pattern: &[u8], name: &[u8]) -> bool {
     }
 }
 
+// ANCHOR: expand_origin
 /// One `DT_RPATH` or `DT_RUNPATH` entry of the object in directory
 /// `origin`, with `$ORIGIN` and `${ORIGIN}` replaced by that directory.
 pub fn expand_origin(entry: &str, origin: &Path) -> PathBuf {
@@ -279,6 +282,7 @@ pub fn expand_origin(entry: &str, origin: &Path) -> PathBuf {
     PathBuf::from(expanded)
     // END EXERCISE
 }
+// ANCHOR_END: expand_origin
 
 /// The directory `$ORIGIN` stands for in `object`: the directory of the
 /// path it was found at (for the program, the kernel gives the loader its
@@ -296,6 +300,7 @@ fn path_list(list: &str, object: &Elf) -> Vec<PathBuf> {
         .collect()
 }
 
+// ANCHOR: search_paths
 /// The directories searched for a library that `requester` needs, in
 /// order. `loaders` is the chain of objects that loaded `requester`: the
 /// one that needed it first, the one that needed that, and so on up to the
@@ -333,7 +338,9 @@ pub fn search_order(requester: &Elf, loaders: &[&Elf], system: &[PathBuf]) -> Ve
     dirs
     // END EXERCISE
 }
+// ANCHOR_END: search_paths
 
+// ANCHOR: resolve_needed
 /// The first of `dirs` that holds an ELF file called `name` built for
 /// `machine`, read; `None` if none does. A `name` with a `/` is a path and
 /// is taken as it is.
@@ -368,6 +375,7 @@ pub fn find_library(name: &str, dirs: &[PathBuf], machine: Machine) -> Result<Op
     Ok(None)
     // END EXERCISE
 }
+// ANCHOR_END: resolve_needed
 
 /// Reads the binary at `binary` and finds its interpreter and every
 /// library it needs, transitively, on this machine.
@@ -411,6 +419,7 @@ pub fn resolve_with(binary: Elf, system: &[PathBuf]) -> Result<Resolved> {
 }
 // ANCHOR_END: resolve_with
 
+// ANCHOR: follow_dependencies
 /// Every library `program` needs, breadth first, each name once.
 /// `interpreter` is already loaded: its names count as found.
 pub fn follow_dependencies(
@@ -487,3 +496,4 @@ pub fn follow_dependencies(
     Ok(libraries)
     // END EXERCISE
 }
+// ANCHOR_END: follow_dependencies

@@ -102,6 +102,7 @@ pub fn build(binaries: &[BinarySpec], adds: &[(PathBuf, PathBuf)], root: &Path) 
 }
 // ANCHOR_END: build
 
+// ANCHOR: find_in_path
 /// The path of the binary `spec` names: a path as it is, a name looked up
 /// in `path_var` (a `PATH` value).
 pub fn find_binary(spec: &BinarySpec, path_var: &OsStr) -> Result<PathBuf> {
@@ -140,7 +141,9 @@ pub fn find_binary(spec: &BinarySpec, path_var: &OsStr) -> Result<PathBuf> {
     })
     // END EXERCISE
 }
+// ANCHOR_END: find_in_path
 
+// ANCHOR: default_command
 /// The default command and environment of an image made of `binaries`
 /// (absolute paths, in the order given).
 pub fn default_config(binaries: &[PathBuf]) -> (Vec<String>, Vec<String>) {
@@ -172,6 +175,7 @@ pub fn default_config(binaries: &[PathBuf]) -> (Vec<String>, Vec<String>) {
     (command, vec![format!("PATH={}", dirs.join(":"))])
     // END EXERCISE
 }
+// ANCHOR_END: default_command
 
 // ANCHOR: library_path
 /// An `LD_LIBRARY_PATH=` entry for the libraries found through

@@ -50,6 +50,7 @@ pub(super) enum Room {
     KeptDirectory,
 }
 
+// ANCHOR: unlink_then_create
 /// Clears `path` for a new node: removes what is there (a whole directory
 /// tree included), unless both it and the new node are directories.
 pub(super) fn make_room(path: &Path, new_is_directory: bool) -> io::Result<Room> {
@@ -82,7 +83,9 @@ pub(super) fn make_room(path: &Path, new_is_directory: bool) -> io::Result<Room>
     Ok(Room::Empty)
     // END EXERCISE
 }
+// ANCHOR_END: unlink_then_create
 
+// ANCHOR: write_entry
 /// Creates `node` at `path` with `data` (a file's contents) and `meta`
 /// from its header. A directory gets its owner now and its mode and mtime
 /// from the caller when the layer is done; everything else gets all three.
@@ -149,6 +152,7 @@ pub(super) fn create(
     }
     // END EXERCISE
 }
+// ANCHOR_END: write_entry
 
 /// Why a hard link's target cannot be linked to.
 #[derive(Debug)]
@@ -166,6 +170,7 @@ impl From<io::Error> for LinkError {
     }
 }
 
+// ANCHOR: hardlink
 /// Makes `path` a hard link to `target`, both resolved inside the root.
 /// The target may come from this layer or any lower one. A target that is
 /// a symlink is linked as the symlink, not followed.
@@ -198,6 +203,7 @@ pub(super) fn link(path: &Path, target: &Path) -> Result<(), LinkError> {
     Ok(())
     // END EXERCISE
 }
+// ANCHOR_END: hardlink
 
 /// The unlink-then-create and hardlink exercises on their own, in a
 /// temporary directory rather than through a layer.

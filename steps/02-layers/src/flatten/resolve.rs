@@ -50,6 +50,7 @@ pub fn clean_name(name: &[u8]) -> Result<PathBuf, &'static str> {
 }
 // ANCHOR_END: clean_name
 
+// ANCHOR: resolve_in_root
 /// The path on disk of `path` (relative to `root`, or absolute meaning
 /// relative to it), with every component but the last resolved inside
 /// `root`.
@@ -118,6 +119,7 @@ pub fn resolve_in_root(root: &Path, path: &Path) -> io::Result<PathBuf> {
     Ok(root.join(resolved))
     // END EXERCISE
 }
+// ANCHOR_END: resolve_in_root
 
 /// The components of `path` that name something (`..` included, `/` and
 /// `.` left out), last first, ready to be popped off in order.

@@ -38,6 +38,7 @@ pub(super) enum Marker {
 }
 
 impl Marker {
+    // ANCHOR: whiteout
     /// The marker a file name makes, if any. A whiteout of `.`, `..` or of
     /// nothing at all names no sibling: it is refused with the reason.
     pub(super) fn of(file_name: &OsStr) -> Result<Option<Marker>, &'static str> {
@@ -71,6 +72,7 @@ impl Marker {
         }
         // END EXERCISE
     }
+    // ANCHOR_END: whiteout
 }
 
 /// The paths on disk this layer has written so far, so its own whiteouts
@@ -120,6 +122,7 @@ impl Written {
     // ANCHOR_END: remove_lower
 }
 
+// ANCHOR: opaque_directory
 /// Applies an opaque marker: deletes every child of `dir` that came from a
 /// lower layer, and keeps what this layer (`written`) put there.
 pub(super) fn hide_lower_children(dir: &Path, written: &Written) -> io::Result<()> {
@@ -147,6 +150,7 @@ pub(super) fn hide_lower_children(dir: &Path, written: &Written) -> io::Result<(
     Ok(())
     // END EXERCISE
 }
+// ANCHOR_END: opaque_directory
 
 /// Whether `error` says there is nothing at a path: it does not exist, or
 /// one of its parents is not a directory. Either way nothing is hidden.
