@@ -12,7 +12,7 @@
 //! The same tree always gives the same bytes: entries in sorted order, each
 //! directory followed by what it holds, and one modification time for all.
 
-use crate::error::{Error, Result, io_error};
+use crate::error::{Result, io_error};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{FileType, Metadata};
 use std::io::{self, Read, Write};
@@ -66,6 +66,7 @@ pub fn entry_name(root: &Path, path: &Path, is_dir: bool) -> Result<PathBuf> {
     // both paths. Then only a directory's name gets the trailing `/`. `strip_prefix`
     // compares components, so don't swap it for string slicing: `/store/a` is a
     // string prefix of `/store/ab`.
+    use crate::error::Error;
     let relative = path
         .strip_prefix(root)
         .ok()
