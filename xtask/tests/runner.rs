@@ -618,6 +618,30 @@ fn check_exercises_names_a_check_that_passes_on_the_stubs() {
 }
 
 #[test]
+fn check_exercises_names_a_warning_the_stubs_leave() {
+    let sample = Sample::new("sample-course");
+    // An import at the top that only the solution uses: unused once stubbed.
+    let words = sample
+        .read(WORDS)
+        .replacen("/// ", "use std::str::SplitWhitespace;\n\n/// ", 1)
+        .replace(
+            "let mut words: Vec<&str> = text.split_whitespace().collect();",
+            "let words: SplitWhitespace = text.split_whitespace();\n    \
+             let mut words: Vec<&str> = words.collect();",
+        );
+    fs::write(sample.path(WORDS), words).unwrap();
+    let (verdict, output) = sample.check_exercises();
+    assert!(
+        output.contains(
+            "  FAIL  the workspace builds with step 01 stubbed, but with warnings about the steps' code:\n          \
+             steps/01-sample/src/words.rs:1: unused import: `std::str::SplitWhitespace`\n"
+        ),
+        "{output}"
+    );
+    assert_eq!(verdict, Verdict::Fail);
+}
+
+#[test]
 fn malformed_regions_are_errors_naming_file_and_line() {
     let sample = Sample::new("sample-course");
     let broken = sample.read(WORDS).replace("    // END EXERCISE\n", "");

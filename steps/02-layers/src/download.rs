@@ -8,10 +8,10 @@ use reqwest::Method;
 use reqwest::header::{CONTENT_RANGE, HeaderMap, HeaderValue, RANGE};
 use sha2::{Digest as _, Sha256};
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use step_01_registry::Client;
-use step_01_registry::client::{causes, check_status};
+use step_01_registry::client::check_status;
 use step_01_registry::manifest::Descriptor;
 
 /// How many times a blob download is started or resumed before giving up.
@@ -265,6 +265,8 @@ fn copy_verified(
     // the `n` bytes read, then count them and call `progress`. At the end, too short is a `Cut`;
     // too long, or a digest (`sha256:` and the `finalize()`d hash as lowercase hex, `{:x}`) that
     // differs, is `Fatal(Error::DigestMismatch)`.
+    use std::io::Write;
+    use step_01_registry::client::causes;
     let mut body = body.take((descriptor.size + 1).saturating_sub(written));
     let mut buffer = vec![0u8; 64 * 1024];
     loop {

@@ -5,10 +5,8 @@
 //! the same way every time, so the same directory gives the same image digest.
 
 use crate::layer::LayerDigests;
-use serde_json::{Value, json};
 use step_01_registry::config::ImageConfig;
 use step_01_registry::manifest::{DOCKER_MANIFEST, OCI_MANIFEST};
-use step_01_registry::platform::Platform;
 
 // ANCHOR: format
 /// Docker schema2 (the default, as `docker push` writes) or OCI media types.
@@ -71,6 +69,8 @@ pub fn config(base: Option<&ImageConfig>, layer: &LayerDigests, created_by: &str
     // `serde_json::to_value` of `base.config`, kept only when the object is not empty. Then
     // `rootfs` (`type` `layers`, `diff_ids` holding the layer's `diff_id`) and a one-entry
     // `history`. `serde_json::to_vec`, never pretty; no `created` time.
+    use serde_json::json;
+    use step_01_registry::platform::Platform;
     let host = Platform::host();
     let (architecture, os, variant) = match base {
         Some(base) => (
@@ -112,6 +112,7 @@ pub fn manifest(format: Format, config: (&str, u64), layers: &[(String, u64)]) -
     // with `format.config_type()`, and `layers` mapped from the pairs with `format.layer_type()`
     // (collect a `Vec` inside `json!`). Keys in that order, a descriptor's as `mediaType`,
     // `digest`, `size`: the snapshot compares bytes. `serde_json::to_vec`, compact.
+    use serde_json::{Value, json};
     let descriptor = |media_type: &str, digest: &str, size: u64| -> Value {
         json!({ "mediaType": media_type, "digest": digest, "size": size })
     };
@@ -134,6 +135,8 @@ pub fn manifest(format: Format, config: (&str, u64), layers: &[(String, u64)]) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
+    use step_01_registry::platform::Platform;
     use workshop::check_eq;
 
     const READ: &str = "step-03-push.md#the-config-and-the-manifest";

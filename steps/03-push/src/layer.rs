@@ -10,9 +10,7 @@
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::io::{self, Write};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use step_01_registry::digest::Hashing;
 use step_02_layers::flatten::append_recorded_attributes;
 
 /// How to build a layer.
@@ -50,6 +48,7 @@ pub fn write_layer(dir: &Path, options: &LayerOptions, out: impl Write) -> Resul
     // `append_tree`, `Builder::into_inner` ends the tar and gives back the inner `Hashing`, whose
     // `finish()` gives the encoder and the DiffID; `GzEncoder::finish` writes the trailer and gives
     // back the outer `Hashing`, whose `finish()` gives `out`, the digest and the size. Flush `out`.
+    use step_01_registry::digest::Hashing;
     let compressed = Hashing::new(out);
     let encoder = gzip_header().write(compressed, flate2::Compression::default());
     let tar_hashing = Hashing::new(encoder);
@@ -132,6 +131,7 @@ fn header(meta: &std::fs::Metadata, options: &LayerOptions) -> tar::Header {
     // the header has a setter for each.
     // HINT+: `mode()` also holds the file type in its high bits: mask them off. `mtime()` is an
     // `i64` that can be negative (a file from before 1970); the header takes a `u64`.
+    use std::os::unix::fs::MetadataExt;
     let mut header = tar::Header::new_gnu();
     header.set_mode(meta.mode() & 0o7777);
     header.set_uid(u64::from(meta.uid()));
@@ -165,6 +165,7 @@ fn earlier_name(
     // `MetadataExt::dev` and `ino`.
     // HINT+: Return early for `nlink() < 2` and for directories. Then `HashMap::get` the pair:
     // a hit is the earlier name (clone it); a miss is this name's turn to be remembered.
+    use std::os::unix::fs::MetadataExt;
     if meta.nlink() < 2 || meta.is_dir() {
         return None;
     }
@@ -202,6 +203,7 @@ fn append_entry<W: Write>(
     // no data; a symlink takes `fs::read_link`'s target; `earlier_name` giving a name means an
     // `EntryType::Link` to it. A file's size is its `len()`, its data an open `File`; device
     // numbers come from `rdev()` through `nix::sys::stat::major` and `minor`.
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
     let full = root.join(entry);
     let meta = std::fs::symlink_metadata(&full).map_err(io_error(&full))?;
     let file_type = meta.file_type();
@@ -270,7 +272,7 @@ fn append_entry<W: Write>(
 mod tests {
     use super::*;
     use std::fs;
-    use std::os::unix::fs::{PermissionsExt, symlink};
+    use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
     use workshop::{check, check_eq};
 
     const READ: &str = "step-03-push.md#a-layer-from-a-directory";

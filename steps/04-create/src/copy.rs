@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use nix::libc::{EOPNOTSUPP, EPERM};
 use std::os::unix::ffi::OsStrExt;
 pub use step_02_layers::flatten::MAX_SYMLINKS;
-use step_02_layers::flatten::{components_reversed, recorded_attributes, resolve_in_root};
+use step_02_layers::flatten::{recorded_attributes, resolve_in_root};
 
 use crate::error::{Error, Result, io_error};
 
@@ -60,6 +60,7 @@ pub fn mirror(host: &Path, root: &Path, placed: &mut Placed) -> Result<PathBuf> 
     // `/` only for an absolute target (a relative one goes on from the link's directory), push the
     // target's components. A directory or a file: place it and make it `current`. At the end
     // `current` is the real host path.
+    use step_02_layers::flatten::components_reversed;
     let mut pending = components_reversed(&absolute);
     let mut current = PathBuf::from("/");
     let mut links = 0;

@@ -5,7 +5,6 @@
 use std::env;
 use std::ffi::OsStr;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::copy::{self, Placed};
@@ -118,6 +117,7 @@ pub fn find_binary(spec: &BinarySpec, path_var: &OsStr) -> Result<PathBuf> {
     // links) of `dir.join(name)`: it wins when `is_file()` and its `PermissionsExt::mode` has a bit
     // of `0o111`. A directory named like the binary, or a file without an execute bit, is skipped.
     // Nothing: `Error::BinaryNotFound`, with `path_var` through `to_string_lossy`.
+    use std::os::unix::fs::PermissionsExt;
     let name = match spec {
         BinarySpec::Path(path) => return Ok(path.clone()),
         BinarySpec::Name(name) => name,

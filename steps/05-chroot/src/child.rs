@@ -19,7 +19,7 @@ use nix::errno::Errno;
 use nix::fcntl::{OFlag, open};
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, sigprocmask};
 use nix::sys::stat::Mode;
-use nix::unistd::{Gid, Uid, chdir, chroot, dup2, setgroups, setresgid, setresuid, write};
+use nix::unistd::{dup2, write};
 use std::ffi::{CStr, CString, c_char};
 use std::fmt::{self, Write as _};
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -212,6 +212,7 @@ pub fn enter_root(rootfs: &CStr, workdir: &CStr) -> Result<(), Failure> {
     // literal). The child must not allocate: no `format!`, no `String`. In the
     // messages, `format_args!` with this file's `Lossy` shows a `&CStr` without
     // allocating. Map each errno with `Failure::setup`, then `?`; end with `Ok`.
+    use nix::unistd::{chdir, chroot};
     chroot(rootfs)
         .map_err(|e| Failure::setup(e, format_args!("cannot chroot into {}", Lossy(rootfs))))?;
     chdir(c"/").map_err(|e| Failure::setup(e, format_args!("cannot chdir to the new root")))?;
@@ -242,6 +243,7 @@ pub fn become_user(credentials: &Credentials, set_groups: bool) -> Result<(), Fa
     // new `Vec<Gid>` would allocate in the child, so fill a fixed array on the stack
     // (`std::array::from_fn`, 64 is plenty) and pass the slice that is used. Wrap
     // each errno with `Failure::setup(e, format_args!(...))`, then `?`.
+    use nix::unistd::{Gid, Uid, setgroups, setresgid, setresuid};
     let gid = Gid::from_raw(credentials.gid);
     let uid = Uid::from_raw(credentials.uid);
     if set_groups {

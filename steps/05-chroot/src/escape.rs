@@ -8,9 +8,6 @@
 //! every container runtime defends against, with `pivot_root` and by
 //! taking `CAP_SYS_CHROOT` away (step 08).
 
-use nix::errno::Errno;
-use nix::sys::stat::Mode;
-use nix::unistd::{chdir, chroot, mkdir};
 use std::ffi::CStr;
 
 /// How many `..` to climb: deeper than any real path.
@@ -35,6 +32,9 @@ pub fn escape(hatch: &CStr) -> nix::Result<()> {
     // return `nix::Result` like this function, so `?` passes errors on; the climb is
     // a `for` loop of `chdir` to `..`, `CLIMB` times. Never `chdir` into the hatch:
     // that would put you back inside the root.
+    use nix::errno::Errno;
+    use nix::sys::stat::Mode;
+    use nix::unistd::{chdir, chroot, mkdir};
     match mkdir(hatch, Mode::from_bits_truncate(0o700)) {
         Ok(()) | Err(Errno::EEXIST) => {}
         Err(e) => return Err(e),

@@ -5,8 +5,8 @@
 //! `PATH`: so the search happens here, inside the root filesystem, and the
 //! child execs the absolute path it found.
 
-use crate::error::{Error, Result};
-use crate::root::{Root, is_file};
+use crate::error::Result;
+use crate::root::Root;
 use nix::sys::stat::FileStat;
 
 /// Where `program` is inside the image: an absolute path to exec.
@@ -38,6 +38,8 @@ pub fn find_with(
     // execute bit in `st_mode`) returns at once; remember the first one without an
     // execute bit (`Option::get_or_insert`) and go on. After the loop, that memory
     // picks `NotExecutable` (126) or `CommandNotFound` (127).
+    use crate::error::Error;
+    use crate::root::is_file;
     let executable = |stat: &FileStat| is_file(stat) && stat.st_mode & 0o111 != 0;
     if program.contains('/') {
         let path = if program.starts_with('/') {

@@ -12,12 +12,12 @@
 
 use crate::error::{Error, Result, system};
 use crate::namespaces::{self, CONTAINER};
-use crate::{init, mounts, network, terminal};
+use crate::{init, terminal};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sched::{CloneFlags, clone};
 use nix::sys::signal::Signal;
-use nix::unistd::{Pid, pipe2, read, sethostname, write};
+use nix::unistd::{Pid, pipe2, read, write};
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -219,6 +219,8 @@ impl Container {
         // `hooks.enter_root` last, as `self.proc_dir` and `rootfs` are host paths.
         // Only nix's `sethostname` (it takes the `String` as it is) returns a bare
         // errno: wrap it in `Failure::setup`.
+        use crate::{mounts, network};
+        use nix::unistd::sethostname;
         let rootfs = &self.prepared.rootfs;
         mounts::make_private()?;
         mounts::bind_root(rootfs)?;

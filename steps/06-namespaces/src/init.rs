@@ -8,11 +8,8 @@
 //! child, forwards signals to it, reaps every child, and exits as the
 //! command does.
 
-use nix::errno::Errno;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
-use step_05_chroot::exit::exit_code;
 
 /// The signals init passes on to the command.
 pub const FORWARDED: [Signal; 6] = [
@@ -51,6 +48,9 @@ pub fn reap(command: Pid) -> Option<i32> {
     // children (stop), `Err(EINTR)` (try again). When `status.pid()` is the
     // command's, keep `exit_code(status)` in a variable, and keep looping: other
     // children may have ended too. Return the variable when the loop stops.
+    use nix::errno::Errno;
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    use step_05_chroot::exit::exit_code;
     let mut code = None;
     loop {
         match waitpid(None, Some(WaitPidFlag::WNOHANG)) {

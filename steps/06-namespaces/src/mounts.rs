@@ -7,9 +7,8 @@
 // allocate): returning it by value is the point.
 #![allow(clippy::result_large_err)]
 
-use nix::mount::{MsFlags, mount};
 use std::ffi::CStr;
-use step_05_chroot::child::{Failure, Lossy};
+use step_05_chroot::child::Failure;
 
 // ANCHOR: private
 /// Stops mount events from crossing between the container and the host,
@@ -26,6 +25,7 @@ pub fn make_private() -> Result<(), Failure> {
     // not compile: annotate it (`None::<&CStr>`). The target is `/` as a C string
     // literal. Without `MS_REC`, only `/` itself turns private and every mount under
     // it stays shared. Turn the errno into `Failure::setup` with `map_err`.
+    use nix::mount::{MsFlags, mount};
     mount(
         None::<&CStr>,
         c"/",
@@ -51,6 +51,8 @@ pub fn bind_root(rootfs: &CStr) -> Result<(), Failure> {
     // mounted below the directory (`mount --rbind`). The `None`s need their type
     // (`None::<&CStr>`). For the message, `Lossy(rootfs)` in `format_args!` shows the
     // path without allocating: this runs in the child.
+    use nix::mount::{MsFlags, mount};
+    use step_05_chroot::child::Lossy;
     mount(
         Some(rootfs),
         rootfs,
@@ -77,6 +79,8 @@ pub fn mount_proc(target: &CStr) -> Result<(), Failure> {
     // label) and the file system type, `target` as the target, the three `MS_NO...`
     // flags OR-ed together and no data (`None::<&CStr>`). `man 5 proc`. Wrap the
     // errno with `Failure::setup`, naming the target with `Lossy`.
+    use nix::mount::{MsFlags, mount};
+    use step_05_chroot::child::Lossy;
     mount(
         Some(c"proc"),
         target,

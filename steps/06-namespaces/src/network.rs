@@ -5,10 +5,8 @@
 
 #![allow(clippy::result_large_err)]
 
-use nix::errno::Errno;
 use nix::libc;
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
-use std::os::fd::AsRawFd;
 use step_05_chroot::child::Failure;
 
 // ANCHOR: loopback
@@ -40,6 +38,8 @@ pub fn loopback_up() -> Result<(), Failure> {
     // for `fail`. The flags are the union field `ifr_ifru.ifru_flags`, a `c_short`,
     // and `IFF_UP` is a `c_int`: cast it. Keep the flags already there (OR, don't
     // assign), and do it all in the one `unsafe` block.
+    use nix::errno::Errno;
+    use std::os::fd::AsRawFd;
     unsafe {
         if libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFFLAGS, &mut request) < 0 {
             return Err(fail(Errno::last()));

@@ -6,7 +6,6 @@
 //! links for every process and groups them; so does this module.
 
 use crate::error::{Error, Result};
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// The types `/proc/PID/ns` holds, in `lsns` order.
@@ -97,6 +96,7 @@ pub fn group(processes: &[Process], mine: &[Namespace]) -> Vec<Shared> {
     // `mine.contains(...)`); then count one more. The processes need not come sorted
     // (the check lists pid 7 before pid 3): take the pid and command whenever a lower
     // pid comes along. `into_values()` gives the list.
+    use std::collections::BTreeMap;
     let mut groups: BTreeMap<(u64, String), Shared> = BTreeMap::new();
     for process in processes {
         for namespace in &process.namespaces {

@@ -1,6 +1,6 @@
 //! The formats an image can be exported in, and how an output's name picks one.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use std::path::Path;
 
 /// What `dockerless export` writes.
@@ -70,6 +70,7 @@ impl Format {
         // and `path.is_dir()` covers an existing directory: test both first. Then a
         // list of (ending, format) pairs, the longer endings before `.tar`, and the
         // first that `ends_with` matches wins; none is `Error::UnknownFormat`.
+        use crate::error::Error;
         let name = path.to_string_lossy();
         if name.ends_with('/') || path.is_dir() {
             return Ok(Format::Oci);

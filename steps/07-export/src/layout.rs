@@ -23,7 +23,7 @@ use serde_json::json;
 use std::io::{self, Write};
 use std::path::Path;
 use step_01_registry::Reference;
-use step_01_registry::manifest::{Descriptor, OCI_INDEX};
+use step_01_registry::manifest::Descriptor;
 
 /// The annotation an OCI layout names a manifest with (`oci:DIR:TAG`).
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -52,6 +52,7 @@ pub fn index_json(manifest: &Descriptor, reference: &Reference) -> Vec<u8> {
     // or annotations. This workspace's serde_json keeps keys in insertion order, and
     // the snapshot in `tests/snapshots` checks it. CONTAINERD_NAME is
     // `reference.to_string()`. Without `reference.tag`, no `annotations` key at all.
+    use step_01_registry::manifest::OCI_INDEX;
     let mut entry = json!({
         "mediaType": manifest.media_type,
         "digest": manifest.digest,

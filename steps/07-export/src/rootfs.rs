@@ -12,11 +12,11 @@
 //! The same tree always gives the same bytes: entries in sorted order, each
 //! directory followed by what it holds, and one modification time for all.
 
-use crate::error::{Error, Result, io_error};
+use crate::error::{Result, io_error};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{FileType, Metadata};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use step_02_layers::flatten::append_recorded_attributes;
 
@@ -66,6 +66,7 @@ pub fn entry_name(root: &Path, path: &Path, is_dir: bool) -> Result<PathBuf> {
     // both paths. Then only a directory's name gets the trailing `/`. `strip_prefix`
     // compares components, so don't swap it for string slicing: `/store/a` is a
     // string prefix of `/store/ab`.
+    use crate::error::Error;
     let relative = path
         .strip_prefix(root)
         .ok()
@@ -97,6 +98,7 @@ pub fn left_out(file_type: FileType) -> Option<&'static str> {
     // sentence saying why (the export reports it), and `None` for everything else.
     // Ask about what stays out rather than what goes in: files, directories, symlinks
     // and FIFOs must all give `None`, and the check asks about each.
+    use std::os::unix::fs::FileTypeExt;
     if file_type.is_char_device() || file_type.is_block_device() {
         Some("a device node: WSL and container runtimes make their own /dev")
     } else if file_type.is_socket() {
@@ -126,6 +128,7 @@ pub fn entry_header(meta: &Metadata, mtime: u64) -> tar::Header {
     // with the `mtime` argument, `set_entry_type` from `meta.file_type()`,
     // `set_size`. A symlink's `meta.len()` is its target's length: not a size to
     // write. Call no `set_username`/`set_groupname`: the snapshot shows any name.
+    use std::os::unix::fs::FileTypeExt;
     let mut header = tar::Header::new_gnu();
     header.set_mode(meta.mode() & 0o7777);
     header.set_uid(u64::from(meta.uid()));

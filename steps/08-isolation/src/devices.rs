@@ -11,7 +11,7 @@
 
 use nix::errno::Errno;
 use nix::mount::{MsFlags, mount};
-use nix::sys::stat::{Mode, SFlag, makedev, mknod};
+use nix::sys::stat::Mode;
 use nix::unistd::symlinkat;
 use std::ffi::CStr;
 use step_05_chroot::child::{Failure, Lossy};
@@ -117,6 +117,7 @@ pub fn make_nodes(rootless: bool) -> Result<(), Failure> {
     // wants `20666`). Rootless: `open` with `O_CREAT` (and `O_CLOEXEC`), drop the fd,
     // then `mount` `device.host` onto the path with `MS_BIND`. The paths are
     // relative: the child stands in the root filesystem.
+    use nix::sys::stat::{SFlag, makedev, mknod};
     for device in &DEVICES {
         let fail = |e| Failure::setup(e, format_args!("cannot make {}", Lossy(device.path)));
         if rootless {

@@ -11,7 +11,6 @@
 
 use nix::errno::Errno;
 use nix::mount::{MsFlags, mount};
-use nix::sys::stat::{SFlag, stat};
 use std::ffi::CStr;
 use step_05_chroot::child::{Failure, Lossy};
 
@@ -57,6 +56,7 @@ pub fn mask(path: &CStr) -> Result<(), Failure> {
     // `SFlag`). A directory gets a new `tmpfs` mounted over it with `MS_RDONLY`
     // (empty, and refuses writes); anything else gets `dev/null` bind-mounted onto it
     // (`MS_BIND`, no type). One `Failure::setup` serves both mounts.
+    use nix::sys::stat::{SFlag, stat};
     let fail = |e| Failure::setup(e, format_args!("cannot mask {}", Lossy(path)));
     let found = match stat(path) {
         Ok(found) => found,

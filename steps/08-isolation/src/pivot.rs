@@ -8,9 +8,8 @@
 
 #![allow(clippy::result_large_err)]
 
-use nix::errno::Errno;
-use nix::mount::{MntFlags, MsFlags, mount, umount2};
-use nix::unistd::{chdir, chroot, pivot_root};
+use nix::mount::{MsFlags, mount};
+use nix::unistd::{chdir, chroot};
 use std::ffi::CStr;
 use step_05_chroot::child::{Failure, Lossy};
 
@@ -43,6 +42,9 @@ pub fn swap_root() -> Result<(), Failure> {
     // `EBUSY`, as the host's mounts are in use). `Err(Errno::EINVAL)` means an
     // initramfs: `move_root()` instead. Any other errno is a `Failure::setup`. Then
     // `chdir` to `/`, whichever way you came.
+    use nix::errno::Errno;
+    use nix::mount::{MntFlags, umount2};
+    use nix::unistd::pivot_root;
     match pivot_root(c".", c".") {
         Ok(()) => {
             umount2(c".", MntFlags::MNT_DETACH)

@@ -5,7 +5,10 @@
 //! 1. the reference passes all of the step's checks;
 //! 2. with the step stubbed (`start`), the whole workspace still builds,
 //!    tests and all (`cargo build --workspace --all-targets`): later steps and
-//!    the tool depend on this one, and a learner must be able to run them;
+//!    the tool depend on this one, and a learner must be able to run them.
+//!    It builds without warnings about the steps' code, too, dead code aside:
+//!    a learner who has just run `start` must not face a screen of them (an
+//!    import only solutions use belongs inside them, see `steps/README.md`);
 //! 3. every check of the step fails against the stubs: a check that passes
 //!    on `todo!()` tests nothing, and is named;
 //! 4. each exercise stubbed alone (the rest of the step written) makes at
@@ -298,15 +301,26 @@ fn check_stubs(copy: &Course, step: &Step, out: &mut dyn Write) -> Result<(usize
     // checks build and run on their own: the checks below still say what
     // they can.
     let mut problems = 0;
-    if build.status.success() {
+    let stderr = String::from_utf8_lossy(&build.stderr);
+    let warnings = step_warnings(&stderr);
+    if build.status.success() && warnings.is_empty() {
         writeln!(
             out,
             "  ok    the workspace builds with {} stubbed",
             step.label()
         )?;
+    } else if build.status.success() {
+        problems += 1;
+        writeln!(
+            out,
+            "  FAIL  the workspace builds with {} stubbed, but with warnings about the steps' code:",
+            step.label()
+        )?;
+        for warning in warnings {
+            writeln!(out, "          {warning}")?;
+        }
     } else {
         problems += 1;
-        let stderr = String::from_utf8_lossy(&build.stderr);
         writeln!(
             out,
             "  FAIL  the workspace does not build with {} stubbed; the first error:",
@@ -362,6 +376,39 @@ fn check_stubs(copy: &Course, step: &Step, out: &mut dyn Write) -> Result<(usize
     Ok((problems + 1, Some(stubbed)))
 }
 
+/// The warnings in a build's output about code in `steps/`, each once, as
+/// `steps/01-x/src/lib.rs:12: unused import: ...` (file, line, message).
+///
+/// Dead-code warnings (`... is never used`, `never read`, `never
+/// constructed`) are left out: an item that only solutions use, such as a
+/// constant the instructions name or a variant only a solution builds, still
+/// gets one while its step is started.
+fn step_warnings(stderr: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut lines = stderr.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(message) = line.strip_prefix("warning: ") else {
+            continue;
+        };
+        let Some(place) = lines
+            .peek()
+            .and_then(|next| next.trim_start().strip_prefix("--> "))
+        else {
+            continue;
+        };
+        let dead_code = ["never used", "never read", "never constructed"]
+            .iter()
+            .any(|words| message.contains(words));
+        // `path:line:column`: the column goes.
+        let place = place.rsplit_once(':').map_or(place, |(at, _)| at);
+        let warning = format!("{place}: {message}");
+        if place.starts_with("steps/") && !dead_code && !found.contains(&warning) {
+            found.push(warning);
+        }
+    }
+    found
+}
+
 /// ` (2 skipped on this machine)`, or nothing.
 fn skipped(report: &Report) -> String {
     match report.skipped() {
@@ -390,4 +437,35 @@ fn failures(report: &Report, out: &mut dyn Write) -> Result<()> {
         writeln!(out, "          {} crashed", crash.target)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_about_the_steps_code_are_named_once_with_file_and_line() {
+        let stderr = "\
+   Compiling step-02-layers v0.1.0 (/tmp/course/steps/02-layers)
+warning: unused import: `causes`
+  --> steps/02-layers/src/download.rs:14:32
+   |
+14 | use step_01_registry::client::{causes, check_status};
+   |                                ^^^^^^
+
+warning: constant `GZIP_MAGIC` is never used
+  --> steps/02-layers/src/decompress.rs:14:7
+
+warning: unused variable: `x`
+ --> benches/src/lib.rs:3:9
+
+warning: `step-02-layers` (lib) generated 2 warnings
+warning: unused import: `causes`
+  --> steps/02-layers/src/download.rs:14:32
+";
+        assert_eq!(
+            step_warnings(stderr),
+            ["steps/02-layers/src/download.rs:14: unused import: `causes`"]
+        );
+    }
 }

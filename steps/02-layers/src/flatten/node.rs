@@ -7,14 +7,10 @@
 //! empty path with exclusive, no-follow syscalls means nothing is ever
 //! written through a symlink that was there before.
 
-use std::fs::{self, OpenOptions};
 use std::io::{self, Read};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, symlink};
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::OFlag;
-use nix::sys::stat::{Mode, SFlag, mknod};
-use nix::unistd::mkfifo;
+use nix::sys::stat::SFlag;
 
 use super::Options;
 use super::metadata::Meta;
@@ -67,6 +63,7 @@ pub(super) fn make_room(path: &Path, new_is_directory: bool) -> io::Result<Room>
     // (`Room::KeptDirectory`), any other directory goes with `fs::remove_dir_all`, and everything
     // else (files, symlinks, FIFOs, devices) with `fs::remove_file`. After a removal, or with
     // nothing there, the answer is `Room::Empty`.
+    use std::fs;
     let meta = match fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Room::Empty),
@@ -116,6 +113,11 @@ pub(super) fn create(
     // `apply_to_file`. Directory: `fs::DirBuilder` with `DirBuilderExt::mode`. Fifo and Device:
     // `mkfifo` or `mknod` with a `Mode` made from `CREATE_MODE` (`from_bits_truncate`). Owner
     // before mode before times, always: `chown` clears setuid bits.
+    use nix::fcntl::OFlag;
+    use nix::sys::stat::{Mode, mknod};
+    use nix::unistd::mkfifo;
+    use std::fs::{self, OpenOptions};
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, symlink};
     let kept = make_room(path, matches!(node, Node::Directory))?;
     match node {
         Node::File => {
@@ -190,6 +192,7 @@ pub(super) fn link(path: &Path, target: &Path) -> Result<(), LinkError> {
     // error converts with `?` (`LinkError` is `From<io::Error>`). Then `make_room` for a
     // non-directory, and `fs::hard_link`, whose first argument is the existing file. A link has no
     // metadata of its own.
+    use std::fs;
     let meta = match fs::symlink_metadata(target) {
         Ok(meta) => meta,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Err(LinkError::Missing),
@@ -210,7 +213,8 @@ pub(super) fn link(path: &Path, target: &Path) -> Result<(), LinkError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::MetadataExt;
+    use std::fs;
+    use std::os::unix::fs::{MetadataExt, symlink};
     use workshop::{check, check_eq};
 
     const UNLINK: &str = "step-02-layers.md#unlink-then-create";

@@ -16,12 +16,9 @@
 //! deletes it with syscalls that do not follow symbolic links.
 
 use std::ffi::{OsStr, OsString};
-use std::fs;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
-
-use nix::errno::Errno;
 
 /// The most symbolic links one resolution follows before it gives up, as
 /// Linux does (`MAXSYMLINKS`): a link to itself must not loop forever.
@@ -86,6 +83,8 @@ pub fn resolve_in_root(root: &Path, path: &Path) -> io::Result<PathBuf> {
     // Else `lstat` `root` joined with the resolved path and the name: a symlink is counted (past
     // `MAX_SYMLINKS`, fail with `Errno::ELOOP`), an absolute target `clear`s the resolved path, and
     // `components_reversed` of the target `extend`s the stack.
+    use nix::errno::Errno;
+    use std::fs;
     let mut pending: Vec<OsString> = components_reversed(path);
     let mut resolved = PathBuf::new();
     let mut links = 0;

@@ -16,7 +16,6 @@ use std::collections::HashSet;
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 // ANCHOR: markers
@@ -56,6 +55,7 @@ impl Marker {
         // `WHITEOUT_PREFIX` gives the hidden name, or `None` for an ordinary file. Match what
         // remains: empty, `.` or `..` is an `Err` with a `&'static str` reason; anything else goes
         // back to an `OsString` with `OsStr::from_bytes` and `to_os_string`.
+        use std::os::unix::ffi::OsStrExt;
         let bytes = file_name.as_bytes();
         if bytes == OPAQUE_MARKER {
             return Ok(Some(Marker::Opaque));
