@@ -92,7 +92,7 @@ pub fn left_out(file_type: FileType) -> Option<&'static str> {
     // Sockets: they only exist while the program that made them runs, and
     // tar cannot hold one. Files, directories, symlinks and FIFOs go in.
     // ANCHOR_END: left_out
-    // HINT: `std::os::unix::fs::FileTypeExt` (already imported) asks a `FileType`
+    // HINT: `std::os::unix::fs::FileTypeExt` (import it) asks a `FileType`
     // what it is: `is_char_device`, `is_block_device`, `is_socket`.
     // HINT+: `Some(reason)` for either kind of device and for a socket, with a short
     // sentence saying why (the export reports it), and `None` for everything else.
