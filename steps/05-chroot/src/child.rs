@@ -232,32 +232,25 @@ pub fn enter_root(rootfs: &CStr, workdir: &CStr) -> Result<(), Failure> {
 /// a rootless user namespace forbids it), the gid, then the uid.
 pub fn become_user(credentials: &Credentials, set_groups: bool) -> Result<(), Failure> {
     // EXERCISE(become-user): Drop from root to the image's user.
-    // The order matters: changing groups needs root, so `setgroups` (only
-    // when `set_groups`) and `setresgid` come before `setresuid`, which
-    // gives root up for good. Set all three ids (real, effective, saved)
-    // so the program cannot switch back.
-    // HINT: Groups, then gid, then uid: after `setresuid` has left root, the process
+    // The order matters: changing groups needs root, so the groups (only
+    // when `set_groups`) and the gid come before the uid, which gives root
+    // up for good. Set all three ids (real, effective, saved) so the
+    // program cannot switch back. Use `crate::ids`'
+    // `set_supplementary_groups`, `set_gids` and `set_uids`, not nix's
+    // (glibc's) functions: `ids.rs` says why a child made with `clone` must.
+    // HINT: Groups, then gid, then uid: after `set_uids` has left root, the process
     // may no longer change its groups.
-    // HINT+: nix's `setgroups`, `setresgid`, `setresuid`, one id thrice (real,
-    // effective, saved). `credentials.groups` holds `u32`s; collecting them into a
-    // new `Vec<Gid>` would allocate in the child, so fill a fixed array on the stack
-    // (`std::array::from_fn`, 64 is plenty) and pass the slice that is used. Wrap
-    // each errno with `Failure::setup(e, format_args!(...))`, then `?`.
-    use nix::unistd::{Gid, Uid, setgroups, setresgid, setresuid};
-    let gid = Gid::from_raw(credentials.gid);
-    let uid = Uid::from_raw(credentials.uid);
+    // HINT+: `credentials.groups` is a `Vec<u32>`, and a gid is a `u32`: pass the
+    // slice as it is, nothing to convert or allocate in the child. Wrap each errno
+    // with `Failure::setup(e, format_args!(...))`, naming the id, then `?`.
+    use crate::ids::{set_gids, set_supplementary_groups, set_uids};
     if set_groups {
-        let groups: [Gid; 64] = std::array::from_fn(|i| {
-            Gid::from_raw(credentials.groups.get(i).copied().unwrap_or_default())
-        });
-        let count = credentials.groups.len().min(groups.len());
-        setgroups(&groups[..count])
+        set_supplementary_groups(&credentials.groups)
             .map_err(|e| Failure::setup(e, format_args!("cannot set the supplementary groups")))?;
     }
-    setresgid(gid, gid, gid)
-        .map_err(|e| Failure::setup(e, format_args!("cannot set gid {gid}")))?;
-    setresuid(uid, uid, uid)
-        .map_err(|e| Failure::setup(e, format_args!("cannot set uid {uid}")))?;
+    let (gid, uid) = (credentials.gid, credentials.uid);
+    set_gids(gid).map_err(|e| Failure::setup(e, format_args!("cannot set gid {gid}")))?;
+    set_uids(uid).map_err(|e| Failure::setup(e, format_args!("cannot set uid {uid}")))?;
     Ok(())
     // END EXERCISE
 }

@@ -25,6 +25,7 @@ pub mod cli;
 pub mod error;
 pub mod escape;
 pub mod exit;
+pub mod ids;
 pub mod image;
 pub mod lookup;
 pub mod root;
