@@ -19,6 +19,7 @@ pub mod manifest;
 pub mod platform;
 pub mod reference;
 pub mod token;
+pub mod workers;
 
 pub use client::{Client, ClientOptions, RetryPolicy};
 pub use error::{Error, Result};

@@ -16,8 +16,7 @@ use std::fs::Metadata;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use step_01_registry::workers;
 
 /// `sha256:<hex>` over the metadata of everything under `root` (not `root` itself).
 ///
@@ -32,26 +31,8 @@ pub fn fingerprint(root: &Path) -> Result<String> {
         .filter(|(_, meta)| meta.is_dir())
         .map(|(path, _)| path)
         .collect();
-    let hashes: Vec<Mutex<Option<Result<Vec<u8>>>>> =
-        subtrees.iter().map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    std::thread::scope(|scope| {
-        for _ in 0..threads.min(subtrees.len()) {
-            scope.spawn(|| {
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(dir) = subtrees.get(index) else {
-                        break;
-                    };
-                    *hashes[index].lock().unwrap() = Some(hash_tree(root, dir));
-                }
-            });
-        }
-    });
-    let mut hashes = hashes
-        .into_iter()
-        .map(|h| h.into_inner().unwrap().expect("every subtree was walked"));
+    let mut hashes = workers::map(&subtrees, threads, |dir| hash_tree(root, dir)).into_iter();
     let mut hasher = Sha256::new();
     for (path, meta) in &top {
         hash_entry(&mut hasher, root, path, meta)?;

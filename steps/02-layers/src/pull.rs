@@ -13,11 +13,10 @@ use crate::store::{ImageRecord, LockMode, Store};
 use std::collections::{HashMap, HashSet};
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
 use step_01_registry::digest::Hashing;
 use step_01_registry::inspect::{self, Resolved};
 use step_01_registry::platform::Platform;
+use step_01_registry::workers;
 use step_01_registry::{Client, Reference};
 
 /// How many layers download at once by default.
@@ -172,34 +171,19 @@ fn download_and_flatten(
     let distinct: Vec<usize> = (0..layers.len())
         .filter(|&index| seen.insert(layers[index].digest.as_str()))
         .collect();
-    let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let (sender, receiver) = mpsc::channel();
-    std::thread::scope(|scope| {
-        for _ in 0..options.jobs.clamp(1, distinct.len().max(1)) {
-            let sender = sender.clone();
-            let (next, stop, distinct) = (&next, &stop, &distinct);
-            scope.spawn(move || {
-                while let Some(&index) = distinct.get(next.fetch_add(1, Ordering::SeqCst)) {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let report = |bytes| progress.downloaded(index, bytes);
-                    let fetched =
-                        download::fetch_blob(client, store, repository, &layers[index], &report);
-                    if sender.send((index, fetched)).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(sender);
-        let result = apply_in_order(resolved, rootfs, options, progress, &receiver);
-        stop.store(true, Ordering::SeqCst);
-        result
-    })
+    workers::run(
+        &distinct,
+        options.jobs,
+        |&index| {
+            let report = |bytes| progress.downloaded(index, bytes);
+            let fetched = download::fetch_blob(client, store, repository, &layers[index], &report);
+            (index, fetched)
+        },
+        |finished| apply_in_order(resolved, rootfs, options, progress, finished),
+    )
 }
 
+/// A layer's index and its blob in the cache, or why it is not there.
 type Fetched = (usize, Result<(PathBuf, Source)>);
 
 // ANCHOR: apply_in_order
@@ -208,7 +192,7 @@ fn apply_in_order(
     rootfs: &Path,
     options: &PullOptions,
     progress: &dyn Progress,
-    receiver: &mpsc::Receiver<Fetched>,
+    mut finished: workers::Finished<'_, Fetched>,
 ) -> Result<(Vec<Source>, Vec<SkippedAttribute>)> {
     let layers = &resolved.image.layers;
     // Blobs in by digest; a repeated layer finds its blob here already.
@@ -221,8 +205,8 @@ fn apply_in_order(
     for (index, layer) in layers.iter().enumerate() {
         let first_use = applied.insert(layer.digest.as_str());
         while !ready.contains_key(layer.digest.as_str()) {
-            let (arrived, fetched) = receiver
-                .recv()
+            let (_, (arrived, fetched)) = finished
+                .next()
                 .expect("every distinct blob is reported before the workers stop");
             ready.insert(layers[arrived].digest.as_str(), fetched?);
         }

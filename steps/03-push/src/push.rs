@@ -10,12 +10,11 @@ use crate::upload::{self, Blob, Outcome, UploadOptions};
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use step_01_registry::config::ImageConfig;
 use step_01_registry::manifest::{
     ImageManifest, Manifest, OCI_MANIFEST, check_descriptors, sha256_digest,
 };
+use step_01_registry::workers;
 use step_01_registry::{Client, Reference};
 use step_02_layers::fingerprint::fingerprint;
 use step_02_layers::store::{ImageRecord, LockMode, Store};
@@ -133,50 +132,34 @@ fn upload_all(
     options: &PushOptions,
     progress: &dyn PushProgress,
 ) -> Result<Vec<(String, Outcome)>> {
-    let next = AtomicUsize::new(0);
-    let outcomes: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; prepared.blobs.len()]);
-    let failure: Mutex<Option<crate::Error>> = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..options.jobs.clamp(1, prepared.blobs.len().max(1)) {
-            scope.spawn(|| {
-                loop {
-                    let index = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(blob) = prepared.blobs.get(index) else {
-                        break;
-                    };
-                    if failure.lock().unwrap().is_some() {
-                        break;
-                    }
-                    match upload::upload(
-                        client,
-                        &reference.repository,
-                        blob,
-                        prepared.mount_from.as_deref(),
-                        &options.upload,
-                    ) {
-                        Ok(outcome) => {
-                            progress.blob(&blob.digest, blob.size, outcome);
-                            outcomes.lock().unwrap()[index] = Some(outcome);
-                        }
-                        Err(error) => {
-                            failure.lock().unwrap().get_or_insert(error);
-                            break;
-                        }
-                    }
-                }
-            });
-        }
-    });
-    if let Some(error) = failure.into_inner().unwrap() {
-        return Err(error);
-    }
-    let outcomes = outcomes.into_inner().unwrap();
-    Ok(prepared
-        .blobs
-        .iter()
-        .zip(outcomes)
-        .map(|(blob, outcome)| (blob.digest.clone(), outcome.expect("every blob was sent")))
-        .collect())
+    let blobs = &prepared.blobs;
+    workers::run(
+        blobs,
+        options.jobs,
+        |blob| {
+            let mount_from = prepared.mount_from.as_deref();
+            upload::upload(
+                client,
+                &reference.repository,
+                blob,
+                mount_from,
+                &options.upload,
+            )
+        },
+        |finished| {
+            let mut outcomes = vec![None; blobs.len()];
+            for (index, outcome) in finished {
+                let outcome = outcome?;
+                progress.blob(&blobs[index].digest, blobs[index].size, outcome);
+                outcomes[index] = Some(outcome);
+            }
+            Ok(blobs
+                .iter()
+                .zip(outcomes)
+                .map(|(blob, outcome)| (blob.digest.clone(), outcome.expect("every blob was sent")))
+                .collect())
+        },
+    )
 }
 
 fn put_manifest(
