@@ -42,44 +42,54 @@ pub fn use_statement(uses: &[String]) -> Option<String> {
     }
 }
 
-/// The file's own helper functions that only solutions call, each with the
-/// regions (indices into `regions`, given as `(whole region, solution)`
-/// byte ranges) whose solution calls it: with those stubbed, rustc would
-/// call the helper never used, so the stub names it (`let _ = helper;`).
+/// The file's own helper functions and constants that only solutions use,
+/// each with the regions (indices into `regions`, given as `(whole region,
+/// solution)` byte ranges) whose solution uses it: with those stubbed, rustc
+/// would call the item never used, so the stub names it (`let _ = helper;`).
 ///
-/// Only top-level functions that are private, `pub(crate)` or `pub(super)`
-/// and not generic (no `<...>`, no `impl Trait` parameter) qualify: naming
-/// a generic function without its types does not compile. A helper named
-/// in code outside the regions is left alone; comments do not count.
+/// Only top-level items that are private, `pub(crate)` or `pub(super)`
+/// qualify, and of functions only those that are not generic (no `<...>`,
+/// no `impl Trait` parameter): naming a generic function without its types
+/// does not compile. An item named in code outside the regions is left
+/// alone; comments, and the unit tests after `#[cfg(test)]` (which a
+/// library build leaves out, so rustc does not count them as uses), do not
+/// count.
 pub fn helpers_only_regions_use(
     text: &str,
     regions: &[(std::ops::Range<usize>, std::ops::Range<usize>)],
 ) -> Vec<(String, Vec<usize>)> {
+    let tests_at = text.find("\n#[cfg(test)]").map_or(text.len(), |at| at + 1);
     let mut found = Vec::new();
     let mut offset = 0;
-    for line in text.split_inclusive('\n') {
+    for line in text[..tests_at].split_inclusive('\n') {
         let start = offset;
         offset += line.len();
-        let Some(rest) = ["fn ", "pub(crate) fn ", "pub(super) fn "]
-            .iter()
-            .find_map(|prefix| line.strip_prefix(prefix))
-        else {
+        let visibility = ["", "pub(crate) ", "pub(super) "];
+        let Some((rest, is_fn)) = visibility.iter().find_map(|v| {
+            let rest = line.strip_prefix(v)?;
+            rest.strip_prefix("fn ")
+                .map(|rest| (rest, true))
+                .or_else(|| rest.strip_prefix("const ").map(|rest| (rest, false)))
+        }) else {
             continue;
         };
         let name: String = rest.chars().take_while(|c| is_ident(*c)).collect();
-        if name.is_empty() || !rest[name.len()..].starts_with('(') {
+        let follows = if is_fn { '(' } else { ':' };
+        if name.is_empty() || !rest[name.len()..].starts_with(follows) {
             continue;
         }
         // `impl Trait` in a parameter makes it generic; returned, it does not.
-        let fn_at = start + line.find("fn ").unwrap_or(0);
-        match parameters(&text[fn_at..]) {
-            Some((params, _)) if !params.contains("impl ") => {}
-            _ => continue,
+        if is_fn {
+            let fn_at = start + line.find("fn ").unwrap_or(0);
+            match parameters(&text[fn_at..]) {
+                Some((params, _)) if !params.contains("impl ") => {}
+                _ => continue,
+            }
         }
         let mut callers = Vec::new();
         let mut outside = false;
         let mut from = 0;
-        while let Some(found_at) = word_at(&text[from..], &name) {
+        while let Some(found_at) = word_at(&text[from..tests_at], &name) {
             let at = from + found_at;
             from = at + name.len();
             // Its definition, and comments (an `// ANCHOR: name` line, a
@@ -380,8 +390,10 @@ impl Thing {
     }
 
     #[test]
-    fn helpers_only_solutions_call_are_found() {
+    fn helpers_and_constants_only_solutions_use_are_found() {
         let text = "\
+const LIMIT: usize = 3;
+const SHOWN: usize = 4;
 fn check(x: &str) -> bool {
     valid(x)
 }
@@ -406,11 +418,19 @@ pub fn parse(x: &str) -> bool {
     // EXERCISE(parse): Parse. Use `check`.
     anchored()();
     takes_impl(|| ());
-    check(x) && generic(true) && shown(1) == 1
+    check(x) && generic(true) && shown(1) == 1 && x.len() < LIMIT + SHOWN
     // END EXERCISE
 }
 /// See `shown`.
-pub fn other() {}
+pub fn other() -> usize {
+    SHOWN
+}
+#[cfg(test)]
+mod tests {
+    fn check_alone() {
+        assert!(super::check(\"x\"));
+    }
+}
 ";
         let marker = text.find("    // EXERCISE").unwrap();
         let body = text.find("    anchored()").unwrap();
@@ -419,6 +439,7 @@ pub fn other() {}
         assert_eq!(
             found,
             [
+                ("LIMIT".to_string(), vec![0]),
                 ("check".to_string(), vec![0]),
                 ("shown".to_string(), vec![0]),
                 ("anchored".to_string(), vec![0])

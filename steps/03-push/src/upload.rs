@@ -75,6 +75,7 @@ pub fn upload(
 }
 
 /// What the registry answered before any byte was sent.
+#[allow(dead_code, reason = "only start-upload's solution builds them")]
 enum Start {
     /// It has the blob.
     Present,

@@ -49,6 +49,7 @@ pub struct Container {
     pub hostname: String,
     pub init: bool,
     prepared: Prepared,
+    #[allow(dead_code, reason = "only set-up's solution reads it")]
     proc_dir: CString,
 }
 

@@ -21,6 +21,7 @@ use super::metadata::Meta;
 const CREATE_MODE: u32 = 0o600;
 
 /// What a tar entry creates (hard links aside, see [`link`]).
+#[allow(dead_code, reason = "only write-entry's solution reads the fields")]
 #[derive(Debug)]
 pub(super) enum Node {
     /// A regular file; its contents are the entry's data.
@@ -38,6 +39,7 @@ pub(super) enum Node {
 // ANCHOR_END: node
 
 /// What [`make_room`] left at a path.
+#[allow(dead_code, reason = "only unlink-then-create's solution builds them")]
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Room {
     /// Nothing: create the new node.
@@ -157,6 +159,7 @@ pub(super) fn create(
 // ANCHOR_END: write_entry
 
 /// Why a hard link's target cannot be linked to.
+#[allow(dead_code, reason = "only hardlink's solution builds two of them")]
 #[derive(Debug)]
 pub(super) enum LinkError {
     /// Nothing is at the target: it is in neither this layer nor a lower one.

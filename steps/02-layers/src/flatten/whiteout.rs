@@ -28,6 +28,7 @@ const OPAQUE_MARKER: &[u8] = b".wh..wh..opq";
 // ANCHOR_END: markers
 
 /// A whiteout marker, from the file name of a layer entry.
+#[allow(dead_code, reason = "only whiteout's solution builds the variants")]
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Marker {
     /// `.wh..wh..opq`: hide the lower layers' children of this directory.
