@@ -150,6 +150,12 @@ fn errors_name_the_input_and_the_fix() {
         vec!["pull".into(), tool.image("library/hostile")],
         vec!["push".into(), tool.image("me/never-pulled:v1")],
         vec![
+            "push".into(),
+            tool.image("me/app:v1"),
+            "--from".into(),
+            "/no/such/rootfs".into(),
+        ],
+        vec![
             "create".into(),
             "me/tools".into(),
             "--bin".into(),
@@ -167,6 +173,13 @@ fn errors_name_the_input_and_the_fix() {
         ));
     }
     insta::assert_snapshot!(report);
+    // A push refused before it began leaves nothing in the store either.
+    let repositories = tool.home.path().join(tool.registry.host()).join("me");
+    assert!(
+        !repositories.exists(),
+        "a refused push left {} behind",
+        repositories.display()
+    );
 }
 
 /// The summary says what happened to each layer: downloaded (and how many

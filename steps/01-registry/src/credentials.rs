@@ -1,6 +1,6 @@
 //! Where a user's registry credentials come from: `DOCKER_USERNAME` and
-//! `DOCKER_PASSWORD` (as the seed scripts use), else `~/.docker/config.json`
-//! as `docker login` writes it: a credential helper it names
+//! `DOCKER_PASSWORD` (as the Docker Internals write-up uses), else
+//! `~/.docker/config.json` as `docker login` writes it: a credential helper it names
 //! (`credHelpers`, `credsStore`), else its `auths`. They are only ever sent to
 //! the registry itself or the token realm its challenge names, and never
 //! printed.

@@ -20,8 +20,9 @@
 //! locked while an image in it is installed, read whole, or pushed
 //! ([`Store::lock_image`]).
 //!
-//! The seed's layout (`<user>/<repo>/<tag>` is the root filesystem) is kept, so
-//! `tar -C ~/.docker-internals/library/alpine/latest -c .` is the image. Names
+//! The Docker Internals write-up's layout (`<user>/<repo>/<tag>` is the root
+//! filesystem) is kept, so `tar -C ~/.docker-internals/library/alpine/latest
+//! -c .` is the image. Names
 //! that start with a dot cannot be repository names, so the store's own
 //! directories never collide with an image.
 
@@ -86,7 +87,7 @@ impl Store {
     /// `localhost:5000/me/app/v1` for registries other than Docker Hub.
     pub fn image_dir(&self, reference: &Reference) -> PathBuf {
         // EXERCISE(image-path): Decide where an image's root filesystem goes.
-        // As in the seed: `<home>/<repository>/<tag>`, so Docker Hub's
+        // As in the Docker Internals write-up: `<home>/<repository>/<tag>`, so Docker Hub's
         // `alpine` is `<home>/library/alpine/latest`. Images from any other
         // registry go under its name: `<home>/localhost:5000/me/app/v1`.
         // An image pulled by digest only is stored under its digest.
@@ -202,7 +203,7 @@ impl Store {
     }
 
     /// Stores an image under another name: its directory and the files
-    /// beside it are renamed, as the seed does by hand (`mv library/nginx
+    /// beside it are renamed, as the Docker Internals write-up does by hand (`mv library/nginx
     /// me/nginx`) before pushing an image as one's own. A rename changes
     /// nothing the fingerprint covers, so the image stays "as stored".
     pub fn move_image(&self, from: &Reference, to: &Reference) -> Result<PathBuf> {

@@ -313,7 +313,7 @@ fn redirected_blobs_are_fetched_without_the_token() {
 }
 
 #[test]
-fn the_store_follows_the_seeds_layout() {
+fn the_store_follows_the_write_ups_layout() {
     let store = Store::open(Some(Path::new("/images"))).unwrap_or_else(|_| {
         Store::open(Some(tempfile::tempdir().unwrap().keep().as_path())).unwrap()
     });

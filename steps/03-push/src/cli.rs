@@ -18,7 +18,8 @@ use step_02_layers::cli::StoreArgs;
     dockerless push me/alpine:latest                 (the image in ~/.docker-internals/me/alpine/latest)\n  \
     dockerless push localhost:5000/me/app:v1 --from ./rootfs\n\n\
     An image pulled and left unchanged goes back as it was pulled (the same\n\
-    blobs); a changed directory becomes one new layer, as in the seed.\n\
+    blobs); a changed directory becomes one new layer, as in the Docker\n\
+    Internals write-up.\n\
     Credentials: DOCKER_USERNAME and DOCKER_PASSWORD, or ~/.docker/config.json.")]
 pub struct PushArgs {
     /// Where to push: me/app:v1, localhost:5000/me/app:v1

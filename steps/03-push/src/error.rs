@@ -36,6 +36,11 @@ pub enum Error {
 
     #[error("{reference} names no tag: a push needs one (add :TAG, such as :latest)")]
     NeedsTag { reference: String },
+
+    #[error(
+        "{path} is not a directory: --from takes the root filesystem to push, such as ./rootfs"
+    )]
+    NotADirectory { path: PathBuf },
 }
 
 impl From<step_01_registry::Error> for Error {
@@ -57,6 +62,7 @@ impl Error {
         match self {
             Error::Registry(error) => error.kind(),
             Error::Store(error) => error.kind(),
+            Error::NotADirectory { .. } => Kind::NotFound,
             _ => Kind::Other,
         }
     }

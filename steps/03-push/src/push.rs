@@ -95,9 +95,13 @@ pub fn push(
             reference: reference.to_string(),
         });
     };
-    if options.from.is_none() && !store.image_dir(reference).is_dir() {
-        // Before the lock, which would make the repository's directory.
-        return Err(not_stored(store, reference));
+    // Before the lock, which would make the repository's directory.
+    match &options.from {
+        Some(dir) if !dir.is_dir() => {
+            return Err(crate::Error::NotADirectory { path: dir.clone() });
+        }
+        None if !store.image_dir(reference).is_dir() => return Err(not_stored(store, reference)),
+        _ => {}
     }
     // Held for the whole push: the tree is read, sent, and its new manifest
     // kept beside it, with no pull of the same repository swapping it meanwhile.

@@ -1,8 +1,9 @@
 //! Step 04: creating an image from the host's binaries.
 //!
-//! The seed builds its first image by hand: copy `bash` and `ls` into an
-//! empty directory, ask `ldd` which shared libraries they need, copy those
-//! too, and make `lib64` point where the dynamic loader is expected. This
+//! The Docker Internals write-up builds its first image by hand: copy `bash`
+//! and `ls` into an empty directory, ask `ldd` which shared libraries they
+//! need, copy those too, and make `lib64` point where the dynamic loader is
+//! expected. This
 //! step does the same without running anything: [`elf`] reads what a
 //! binary needs from its headers, [`resolve`] finds the libraries the way
 //! the dynamic loader would, [`copy`] places files in the new root with the
