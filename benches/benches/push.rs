@@ -152,7 +152,7 @@ impl Stored {
         }
         let store = Store::open(Some(home))?;
         let reference = Reference::parse(reference)?;
-        let manifest = sha256_digest(&std::fs::read(store.manifest_path(&reference))?);
+        let manifest = sha256_digest(&std::fs::read(store.manifest_path(&reference))?).to_string();
         Ok(Stored {
             store,
             reference,

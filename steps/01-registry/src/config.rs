@@ -74,8 +74,8 @@ pub fn fetch(
     if actual != descriptor.digest {
         return Err(Error::DigestMismatch {
             what,
-            expected: descriptor.digest.clone(),
-            actual,
+            expected: descriptor.digest.to_string(),
+            actual: actual.to_string(),
         });
     }
     let config = serde_json::from_slice(&bytes).map_err(|source| Error::Json { what, source })?;

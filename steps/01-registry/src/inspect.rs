@@ -48,7 +48,7 @@ pub fn resolve(
         Manifest::Index(list) => {
             let host = Platform::host();
             let choice = platform::select(list, wanted.unwrap_or(&host), &reference.to_string())?;
-            let chosen = manifest::fetch(client, repository, &choice.digest)?;
+            let chosen = manifest::fetch(client, repository, choice.digest.as_str())?;
             (Some(first), chosen)
         }
     };

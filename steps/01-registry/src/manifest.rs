@@ -6,7 +6,7 @@
 //! exactly as served, so those bytes are kept as they are.
 
 use crate::client::Client;
-pub use crate::digest::{is_sha256_digest, sha256_digest};
+pub use crate::digest::{Digest, sha256_digest};
 use crate::error::{Error, Result};
 use crate::platform::Platform;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -35,13 +35,14 @@ pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
 // ANCHOR_END: media_types
 
 // ANCHOR: types
-/// A pointer to content: what it is, its digest and its size.
+/// A pointer to content: what it is, its digest and its size. Reading one
+/// checks its digest: see [`Digest`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Descriptor {
     #[serde(default)]
     pub media_type: String,
-    pub digest: String,
+    pub digest: Digest,
     pub size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<Platform>,
@@ -87,40 +88,15 @@ pub enum Manifest {
 #[derive(Clone, Debug)]
 pub struct Fetched {
     pub media_type: String,
-    pub digest: String,
+    pub digest: Digest,
     pub bytes: Vec<u8>,
     pub manifest: Manifest,
-}
-
-/// Refuses a manifest or index that names anything by a digest we do not
-/// accept. Digests become paths in the blob cache: `sha256:../../etc/x` from
-/// a hostile registry must never get that far.
-pub fn check_descriptors(what: &str, manifest: &Manifest) -> Result<()> {
-    let descriptors: Vec<&Descriptor> = match manifest {
-        Manifest::Image(image) => std::iter::once(&image.config)
-            .chain(&image.layers)
-            .collect(),
-        Manifest::Index(index) => index.manifests.iter().collect(),
-    };
-    match descriptors
-        .into_iter()
-        .find(|d| !is_sha256_digest(&d.digest))
-    {
-        Some(bad) => Err(Error::Manifest {
-            what: what.to_string(),
-            reason: format!(
-                "it names content by the digest {:?}, which is not sha256: followed by 64 lowercase hex digits; the registry is broken or hostile",
-                bad.digest
-            ),
-        }),
-        None => Ok(()),
-    }
 }
 
 // ANCHOR: fetch
 /// Fetches a manifest or index by tag or digest and checks it.
 pub fn fetch(client: &Client, repository: &str, reference: &str) -> Result<Fetched> {
-    if reference.contains(':') && !is_sha256_digest(reference) {
+    if reference.contains(':') && reference.parse::<Digest>().is_err() {
         return Err(Error::Manifest {
             what: format!("manifest {repository}@{reference}"),
             reason: "only sha256 digests can be checked, and an unchecked manifest is never used"
@@ -160,8 +136,16 @@ pub fn fetch(client: &Client, repository: &str, reference: &str) -> Result<Fetch
     let content_type = header(CONTENT_TYPE.as_str());
     let claimed = header("Docker-Content-Digest");
     let digest = verify(&what, &bytes, reference, claimed.as_deref())?;
-    let (media_type, manifest) = parse(&what, &bytes, content_type.as_deref())?;
-    check_descriptors(&what, &manifest)?;
+    let (media_type, manifest) =
+        parse(&what, &bytes, content_type.as_deref()).map_err(|error| match error {
+            // JSON, but not a manifest: a field missing, or content named by
+            // a digest that is not one (`Descriptor::digest` checks each).
+            Error::Json { what, source } if source.is_data() => Error::Manifest {
+                what,
+                reason: format!("{source}; the registry is broken or hostile"),
+            },
+            other => other,
+        })?;
     Ok(Fetched {
         media_type,
         digest,
@@ -174,30 +158,32 @@ pub fn fetch(client: &Client, repository: &str, reference: &str) -> Result<Fetch
 // ANCHOR: verify_manifest
 /// Checks the bytes against the digest asked for and the one the registry claims;
 /// returns the digest.
-pub fn verify(what: &str, bytes: &[u8], reference: &str, claimed: Option<&str>) -> Result<String> {
+pub fn verify(what: &str, bytes: &[u8], reference: &str, claimed: Option<&str>) -> Result<Digest> {
     // EXERCISE(verify-manifest): Compute the manifest's digest and check it.
-    // The digest is `sha256_digest` of the bytes exactly as they came.
+    // The digest is `sha256_digest` of the bytes exactly as they came, a
+    // `Digest`; the two it is checked against are text, as they came:
     // - If we asked by digest (`reference` starts with `sha256:`), it must match.
     // - If the registry sent `Docker-Content-Digest` (`claimed`), it must match too.
     // A mismatch is `Error::DigestMismatch`: never trust bytes that do not
     // hash to their name.
-    // HINT: Hash first (`sha256_digest(bytes)`), then compare: the reference only when it is a
-    // digest, `claimed` only when it is `Some`. A tag is never compared with anything.
+    // HINT: Hash first (`sha256_digest(bytes)`), then compare its text (`as_str()`): with the
+    // reference only when it is a digest, with `claimed` only when it is `Some`. A tag is never
+    // compared with anything.
     // HINT+: Gather the expected digests as `Option<&str>` values (`bool::then_some` turns the test
     // on `reference` into one) and loop over the ones that are there (`Iterator::flatten`). The
     // first that differs is `Error::DigestMismatch` with `what`, the expected and the actual
-    // digest. If none differs, return the digest you computed.
+    // digest as strings. If none differs, return the `Digest` you computed.
     let actual = sha256_digest(bytes);
     let expected = [
         reference.starts_with("sha256:").then_some(reference),
         claimed,
     ];
     for expected in expected.into_iter().flatten() {
-        if expected != actual {
+        if expected != actual.as_str() {
             return Err(Error::DigestMismatch {
                 what: what.to_string(),
                 expected: expected.to_string(),
-                actual,
+                actual: actual.to_string(),
             });
         }
     }
@@ -215,7 +201,9 @@ pub fn parse(what: &str, bytes: &[u8], content_type: Option<&str>) -> Result<(St
     // and they differ, refuse: the registry contradicts itself. When neither
     // says, look at the shape: `manifests` means index, `config` and `layers`
     // mean image manifest. Deserialise into `Index` or `ImageManifest`; any
-    // other media type is an `Error::Manifest` that names it. See
+    // other media type is an `Error::Manifest` that names it. Bytes that are
+    // not JSON, or JSON that does not fit the struct (a field missing, a
+    // digest that is not one), are `Error::Json` with serde's error. See
     // book/src/step-01-registry.md#manifests-and-indexes.
     // HINT: Parse into a `serde_json::Value` first: you need its `mediaType` and its shape before
     // you know which struct to deserialise into.

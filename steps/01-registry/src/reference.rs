@@ -2,6 +2,7 @@
 //! `me/app@sha256:...`) turned into the registry, repository and tag or digest
 //! that the registry API needs, with Docker's normalisation.
 
+use crate::digest::Digest;
 use crate::error::{Error, Result};
 use std::fmt;
 
@@ -21,7 +22,7 @@ pub struct Reference {
     /// The tag; `latest` when neither a tag nor a digest was given.
     pub tag: Option<String>,
     /// `sha256:...` when the reference pins a digest.
-    pub digest: Option<String>,
+    pub digest: Option<Digest>,
 }
 // ANCHOR_END: reference
 
@@ -128,7 +129,8 @@ impl Reference {
     /// What goes after `/manifests/`: the digest when pinned, else the tag.
     pub fn reference(&self) -> &str {
         self.digest
-            .as_deref()
+            .as_ref()
+            .map(Digest::as_str)
             .or(self.tag.as_deref())
             .unwrap_or("latest")
     }
@@ -169,16 +171,11 @@ fn invalid(reference: &str, reason: impl Into<String>) -> Error {
     }
 }
 
-/// `sha256:` and 64 lowercase hex digits.
-fn check_digest(reference: &str, digest: &str) -> Result<String> {
-    if crate::manifest::is_sha256_digest(digest) {
-        Ok(digest.to_string())
-    } else {
-        Err(invalid(
-            reference,
-            format!("digest {digest:?} is not sha256: followed by 64 lowercase hex digits"),
-        ))
-    }
+/// `sha256:` and 64 lowercase hex digits: see [`Digest`].
+fn check_digest(reference: &str, digest: &str) -> Result<Digest> {
+    digest
+        .parse()
+        .map_err(|error: crate::digest::NotADigest| invalid(reference, error.to_string()))
 }
 
 /// `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`

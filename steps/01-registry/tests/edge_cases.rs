@@ -348,11 +348,12 @@ fn digests_that_are_not_sha256_are_refused_before_they_become_paths() {
         .create();
     let (client, _) = client(&reference_for(&server, "me/app:v1"), None);
     let error = manifest::fetch(&client, "me/app", "v1").unwrap_err();
-    workshop::check!(
-        error.to_string().contains("sha256:../../../../tmp/evil"),
-        expected = "an error naming the bad digest",
-        got = error,
+    workshop::check_eq!(
+        error.to_string(),
+        "manifest me/app:v1: digest \"sha256:../../../../tmp/evil\" is not sha256: followed by \
+         64 lowercase hex digits; the registry is broken or hostile",
         read = "step-01-registry.md#digests",
+        "the error for a manifest naming a layer by a path instead of a digest"
     );
 }
 

@@ -64,7 +64,10 @@ fn the_body_media_type_tells_an_index_from_an_image_manifest() {
         panic!("an image manifest without a mediaType could not be read");
     };
     check_eq!(
-        (read.config.digest, read.layers[0].digest.clone()),
+        (
+            read.config.digest.to_string(),
+            read.layers[0].digest.to_string()
+        ),
         (digest(1), digest(2)),
         read = READ,
         "the config's and the layer's digests, as read"

@@ -11,7 +11,7 @@ fn parsed(text: &str) -> String {
             r.registry,
             r.repository,
             r.tag.as_deref().unwrap_or("-"),
-            r.digest.as_deref().map_or("-", |d| &d[..15]),
+            r.digest.as_ref().map_or("-", |d| &d.as_str()[..15]),
         ),
         Err(e) => format!("{text:<45} error: {e}"),
     }

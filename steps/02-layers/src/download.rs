@@ -256,7 +256,8 @@ fn copy_verified(
     // wrong, and must not fill the disk. A read error, or a body that ends
     // short, means the connection broke: `CopyError::Cut` (the caller
     // resumes). Too many bytes, or a `sha256:<hex of hasher>` that is not
-    // `descriptor.digest`: `CopyError::Fatal(Error::DigestMismatch { .. })`.
+    // `descriptor.digest` (compare with its text, `as_str()`):
+    // `CopyError::Fatal(Error::DigestMismatch { .. })`.
     // Never hold the blob in memory whole: layers can be gigabytes.
     // HINT: Cap the body with `Read::take` at one byte more than is still missing: reading exactly
     // the missing bytes would never notice a server that sends too many.
@@ -264,7 +265,7 @@ fn copy_verified(
     // tried again, any other error is a `Cut` (`causes` gives its text). Hash and `write_all` only
     // the `n` bytes read, then count them and call `progress`. At the end, too short is a `Cut`;
     // too long, or a digest (`sha256:` and the `finalize()`d hash as lowercase hex, `{:x}`) that
-    // differs, is `Fatal(Error::DigestMismatch)`.
+    // differs from `descriptor.digest.as_str()`, is `Fatal(Error::DigestMismatch)`.
     use std::io::Write;
     use step_01_registry::client::causes;
     let mut body = body.take((descriptor.size + 1).saturating_sub(written));
@@ -293,13 +294,13 @@ fn copy_verified(
         )));
     }
     let actual = format!("sha256:{:x}", hasher.finalize());
-    if actual != descriptor.digest || written != descriptor.size {
+    if actual != descriptor.digest.as_str() || written != descriptor.size {
         return Err(CopyError::Fatal(Error::DigestMismatch {
             what: format!(
                 "blob {} ({written} bytes arrived, {} expected)",
                 descriptor.digest, descriptor.size
             ),
-            expected: descriptor.digest.clone(),
+            expected: descriptor.digest.to_string(),
             actual,
         }));
     }
@@ -321,7 +322,7 @@ mod tests {
     fn descriptor(contents: &[u8]) -> Descriptor {
         Descriptor {
             media_type: String::new(),
-            digest: format!("sha256:{:x}", Sha256::digest(contents)),
+            digest: step_01_registry::digest::sha256_digest(contents),
             size: contents.len() as u64,
             platform: None,
             annotations: None,

@@ -7,6 +7,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use step_01_registry::digest::Digest;
 use step_01_registry::error::Kind;
 
 /// What can go wrong while downloading, storing and flattening an image.
@@ -51,7 +52,7 @@ pub enum Error {
         /// From 1, bottom layer first.
         number: usize,
         count: usize,
-        digest: String,
+        digest: Digest,
         source: Box<Error>,
     },
 

@@ -5,14 +5,14 @@ use crate::store::{LockMode, Store, lock_directory};
 use std::path::Path;
 use std::time::SystemTime;
 use step_01_registry::inspect::human_size;
-use step_01_registry::manifest::{ImageManifest, sha256_digest};
+use step_01_registry::manifest::{Digest, ImageManifest, sha256_digest};
 
 /// One stored image.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredImage {
     /// `library/hello:latest`, `localhost:5000/me/app:v1`
     pub name: String,
-    pub digest: String,
+    pub digest: Digest,
     /// Compressed size of its layers.
     pub size: u64,
     pub pulled: SystemTime,
@@ -128,7 +128,7 @@ pub fn table(images: &[StoredImage]) -> String {
         out.push_str(&format!(
             "{:<width$}  {:<19}  {:>9}  {}\n",
             image.name,
-            &image.digest[..image.digest.len().min(19)],
+            &image.digest.as_str()[..19],
             human_size(image.size),
             ago(age)
         ));

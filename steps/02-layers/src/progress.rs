@@ -46,7 +46,7 @@ impl Bars {
             .map(|layer| {
                 let bar = multi.add(ProgressBar::new(layer.size));
                 bar.set_style(style.clone());
-                bar.set_prefix(layer.digest.chars().take(19).collect::<String>());
+                bar.set_prefix(layer.digest.as_str()[..19].to_string());
                 bar.set_message("waiting");
                 bar
             })

@@ -265,11 +265,11 @@ fn apply_layer(
         (applied, actual)
     });
     let applied = applied?;
-    if actual != diff_id {
+    if actual.as_str() != diff_id {
         return Err(Error::DigestMismatch {
             what: format!("the uncompressed layer {}", blob.display()),
             expected: diff_id.to_string(),
-            actual,
+            actual: actual.to_string(),
         });
     }
     Ok(applied)

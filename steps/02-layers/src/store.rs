@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use step_01_registry::Reference;
+use step_01_registry::digest::Digest;
 
 /// The environment variable that moves the store.
 pub const HOME_VARIABLE: &str = "DOCKER_INTERNALS_HOME";
@@ -95,7 +96,8 @@ impl Store {
         // once; there is nothing to split.
         // HINT+: Start from a clone of `self.home`. Push the registry only when the reference is
         // not on Docker Hub (so no `docker.io/` in the path), then the repository, then the last
-        // part: the tag, or else the digest (`as_deref` and `Option::or`), else `latest`.
+        // part: the tag (`as_deref`), or else the digest's text (`as_ref`, then `map` to
+        // `Digest::as_str`, and `Option::or`), else `latest`.
         let mut dir = self.home.clone();
         if !reference.is_docker_hub() {
             dir.push(&reference.registry);
@@ -105,7 +107,7 @@ impl Store {
             reference
                 .tag
                 .as_deref()
-                .or(reference.digest.as_deref())
+                .or(reference.digest.as_ref().map(|digest| digest.as_str()))
                 .unwrap_or("latest"),
         );
         dir
@@ -223,16 +225,20 @@ impl Store {
         Ok(self.image_dir(to))
     }
 
-    /// Where a verified blob is kept.
-    pub fn blob_path(&self, digest: &str) -> PathBuf {
-        self.home.join(".blobs/sha256").join(hex_of(digest))
+    // ANCHOR: blob_path
+    /// Where a verified blob is kept: `.blobs/sha256/<hex>`. Only a
+    /// [`Digest`] names a blob, so no text from a registry becomes a path
+    /// unchecked.
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.home.join(".blobs/sha256").join(digest.hex())
     }
 
     /// Where a blob is written while it downloads; it survives an interrupted
     /// pull so the next one can resume it.
-    pub fn partial_path(&self, digest: &str) -> PathBuf {
-        self.home.join(".blobs/partial").join(hex_of(digest))
+    pub fn partial_path(&self, digest: &Digest) -> PathBuf {
+        self.home.join(".blobs/partial").join(digest.hex())
     }
+    // ANCHOR_END: blob_path
 
     /// A fresh directory to build an image in, named after this process so
     /// a later run can tell an abandoned one.
@@ -362,10 +368,6 @@ fn sibling(image_dir: &Path, suffix: &str) -> PathBuf {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     image_dir.with_file_name(format!("{name}.{suffix}"))
-}
-
-fn hex_of(digest: &str) -> &str {
-    digest.strip_prefix("sha256:").unwrap_or(digest)
 }
 
 fn write_staged(dir: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::layer::{LayerDigests, LayerOptions, write_layer};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use step_01_registry::manifest::sha256_digest;
+use step_01_registry::digest::{Digest, sha256_digest};
 use step_02_layers::store::Store;
 
 // ANCHOR: store_layer
@@ -26,7 +26,7 @@ pub fn store_layer(
 // ANCHOR_END: store_layer
 
 /// Puts a small blob (a config) into the cache; returns its digest and path.
-pub fn store_blob(store: &Store, bytes: &[u8]) -> Result<(String, PathBuf)> {
+pub fn store_blob(store: &Store, bytes: &[u8]) -> Result<(Digest, PathBuf)> {
     let mut staged = store.staged_file()?;
     staged.write_all(bytes).map_err(|source| Error::Io {
         path: staged.path().to_path_buf(),

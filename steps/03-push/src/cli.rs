@@ -9,6 +9,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use step_01_registry::Reference;
 use step_01_registry::cli::RegistryArgs;
+use step_01_registry::digest::Digest;
 use step_01_registry::inspect::human_size;
 use step_02_layers::cli::StoreArgs;
 
@@ -48,7 +49,7 @@ pub struct PushArgs {
 struct Lines;
 
 impl PushProgress for Lines {
-    fn blob(&self, digest: &str, size: u64, outcome: Outcome) {
+    fn blob(&self, digest: &Digest, size: u64, outcome: Outcome) {
         let what = match outcome {
             Outcome::Present => "already there",
             Outcome::Mounted => "mounted",
@@ -56,7 +57,7 @@ impl PushProgress for Lines {
         };
         eprintln!(
             "  {}  {:>9}  {what}",
-            &digest[..digest.len().min(19)],
+            &digest.as_str()[..19],
             human_size(size)
         );
     }

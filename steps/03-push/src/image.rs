@@ -6,6 +6,7 @@
 
 use crate::layer::LayerDigests;
 use step_01_registry::config::ImageConfig;
+use step_01_registry::digest::Digest;
 use step_01_registry::manifest::{DOCKER_MANIFEST, OCI_MANIFEST};
 
 // ANCHOR: format
@@ -100,7 +101,7 @@ pub fn config(base: Option<&ImageConfig>, layer: &LayerDigests, created_by: &str
 
 // ANCHOR: build_manifest
 /// The manifest listing a config and layers, as `(digest, size)` pairs.
-pub fn manifest(format: Format, config: (&str, u64), layers: &[(String, u64)]) -> Vec<u8> {
+pub fn manifest(format: Format, config: (&Digest, u64), layers: &[(Digest, u64)]) -> Vec<u8> {
     // EXERCISE(build-manifest): Write the image manifest as JSON bytes.
     // `schemaVersion` 2, `mediaType` (the format's manifest type), a
     // `config` descriptor and one `layers` descriptor per layer: each
@@ -113,7 +114,7 @@ pub fn manifest(format: Format, config: (&str, u64), layers: &[(String, u64)]) -
     // (collect a `Vec` inside `json!`). Keys in that order, a descriptor's as `mediaType`,
     // `digest`, `size`: the snapshot compares bytes. `serde_json::to_vec`, compact.
     use serde_json::{Value, json};
-    let descriptor = |media_type: &str, digest: &str, size: u64| -> Value {
+    let descriptor = |media_type: &str, digest: &Digest, size: u64| -> Value {
         json!({ "mediaType": media_type, "digest": digest, "size": size })
     };
     let manifest = json!({
@@ -143,9 +144,9 @@ mod tests {
 
     fn layer() -> LayerDigests {
         LayerDigests {
-            digest: format!("sha256:{}", "1".repeat(64)),
+            digest: format!("sha256:{}", "1".repeat(64)).parse().unwrap(),
             size: 3,
-            diff_id: format!("sha256:{}", "2".repeat(64)),
+            diff_id: format!("sha256:{}", "2".repeat(64)).parse().unwrap(),
         }
     }
 
@@ -186,7 +187,7 @@ mod tests {
                 Some(host.architecture.as_str()),
                 Some(host.os.as_str()),
                 false,
-                Some(layer().diff_id),
+                Some(layer().diff_id.to_string()),
             ),
             read = READ,
             "(architecture, os, has run settings, first DiffID) without a pulled config"

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use step_01_registry::digest::Digest;
 use step_02_layers::flatten::append_recorded_attributes;
 
 /// How to build a layer.
@@ -24,11 +25,11 @@ pub struct LayerOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LayerDigests {
     /// `sha256:` of the compressed bytes: the blob's name in the registry.
-    pub digest: String,
+    pub digest: Digest,
     /// Size of the compressed bytes.
     pub size: u64,
     /// `sha256:` of the uncompressed tar: what the config's `rootfs.diff_ids` lists.
-    pub diff_id: String,
+    pub diff_id: Digest,
 }
 
 // ANCHOR: layer_digests

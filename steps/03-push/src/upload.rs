@@ -13,11 +13,12 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use step_01_registry::Client;
 use step_01_registry::client::error_body;
+use step_01_registry::digest::Digest;
 
 /// A blob on disk and its name.
 #[derive(Clone, Debug)]
 pub struct Blob {
-    pub digest: String,
+    pub digest: Digest,
     pub size: u64,
     pub path: PathBuf,
 }
@@ -195,7 +196,7 @@ pub fn absolute(base: &str, location: &str) -> String {
 /// Adds `digest=<digest>` to an upload URL, with `&` when it has a query
 /// already: the closing PUT names what was sent, and a registry that keeps
 /// its session's state in the query (`?_state=...`) needs that query back.
-pub fn with_digest(url: &str, digest: &str) -> String {
+pub fn with_digest(url: &str, digest: &Digest) -> String {
     let separator = if url.contains('?') { '&' } else { '?' };
     format!("{url}{separator}digest={digest}")
 }

@@ -6,6 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 use step_01_registry::credentials::Credentials;
+use step_01_registry::digest::Digest;
 use step_01_registry::{Client, ClientOptions, Reference, RetryPolicy};
 use step_02_layers::progress::Silent;
 use step_02_layers::pull::{PullOptions, pull};
@@ -207,7 +208,7 @@ fn a_pulled_image_goes_back_as_it_was_pulled() {
         .push("library/layers:oci", &PushOptions::default())
         .unwrap();
     workshop::check_eq!(
-        pushed.digest,
+        pushed.digest.to_string(),
         fixture.manifest.digest.to_string(),
         read = "step-03-push.md#what-a-push-sends",
         "the same manifest digest as pulled"
@@ -230,8 +231,12 @@ fn a_changed_directory_becomes_one_new_layer_with_the_old_settings() {
         got = parsed,
         read = "step-03-push.md#what-a-push-sends",
     );
-    let config_digest = parsed["config"]["digest"].as_str().unwrap();
-    let config = std::fs::read(setup.store().blob_path(config_digest)).unwrap();
+    let config_digest = parsed["config"]["digest"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let config = std::fs::read(setup.store().blob_path(&config_digest)).unwrap();
     let config: serde_json::Value = serde_json::from_slice(&config).unwrap();
     workshop::check_eq!(
         config["config"]["Entrypoint"],
@@ -410,7 +415,7 @@ fn push_then_pull_gives_back_the_same_tree() {
 struct ExpireAfterFirst<'a>(&'a MockRegistry, std::sync::atomic::AtomicBool);
 
 impl PushProgress for ExpireAfterFirst<'_> {
-    fn blob(&self, _: &str, _: u64, _: Outcome) {
+    fn blob(&self, _: &Digest, _: u64, _: Outcome) {
         if !self.1.swap(true, std::sync::atomic::Ordering::SeqCst) {
             self.0.expire_tokens();
         }
@@ -527,14 +532,15 @@ fn upload_locations_in_every_shape() {
         "a path with a query of the registry's own"
     );
     // `with_digest` is written for you; it relies on the query surviving.
+    let digest: Digest = format!("sha256:{}", "ab".repeat(32)).parse().unwrap();
     workshop::check_eq!(
-        with_digest("http://r/u/1", "sha256:ab"),
-        "http://r/u/1?digest=sha256:ab",
+        with_digest("http://r/u/1", &digest),
+        format!("http://r/u/1?digest={digest}"),
         read = read
     );
     workshop::check_eq!(
-        with_digest("http://r/u/1?_state=s", "sha256:ab"),
-        "http://r/u/1?_state=s&digest=sha256:ab",
+        with_digest("http://r/u/1?_state=s", &digest),
+        format!("http://r/u/1?_state=s&digest={digest}"),
         read = read
     );
 }
@@ -549,7 +555,7 @@ fn a_tampered_cache_is_caught_by_the_registry() {
         .digest
         .clone();
     // Same size, different bytes: only the digest can tell.
-    let cached = setup.store().blob_path(layer.as_str());
+    let cached = setup.store().blob_path(&layer.as_str().parse().unwrap());
     let mut bytes = std::fs::read(&cached).unwrap();
     bytes[100] ^= 0xff;
     std::fs::write(&cached, bytes).unwrap();

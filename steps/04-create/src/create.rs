@@ -8,7 +8,7 @@ use crate::rootfs::{BinarySpec, Built, build};
 use std::path::PathBuf;
 use step_01_registry::Reference;
 use step_01_registry::config::{ImageConfig, RunConfig};
-use step_01_registry::manifest::sha256_digest;
+use step_01_registry::digest::{Digest, sha256_digest};
 use step_01_registry::platform::Platform;
 use step_02_layers::fingerprint::fingerprint;
 use step_02_layers::store::{ImageRecord, Store};
@@ -30,7 +30,7 @@ pub struct Created {
     /// Where the root filesystem is.
     pub path: PathBuf,
     /// The manifest's digest.
-    pub digest: String,
+    pub digest: Digest,
     pub built: Built,
 }
 

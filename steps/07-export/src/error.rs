@@ -5,6 +5,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use step_01_registry::digest::Digest;
 use step_01_registry::error::Kind;
 
 /// What can go wrong while exporting an image.
@@ -48,7 +49,7 @@ pub enum Error {
     MissingBlob {
         reference: String,
         what: &'static str,
-        digest: String,
+        digest: Digest,
         path: PathBuf,
     },
 

@@ -17,6 +17,7 @@ use crate::wsl;
 use flate2::Compression;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use step_01_registry::digest::Digest;
 use step_01_registry::{Client, Reference};
 use step_02_layers::download::fetch_blob;
 use step_02_layers::store::Store;
@@ -57,10 +58,10 @@ pub struct Exported {
     /// The WSL distribution's name.
     pub name: String,
     /// The manifest's digest.
-    pub digest: String,
+    pub digest: Digest,
     /// For the layout formats, when the stored manifest was Docker's: the
     /// digest of its OCI form in the layout.
-    pub oci_digest: Option<String>,
+    pub oci_digest: Option<Digest>,
     /// For the root-filesystem formats: entries written and left out.
     pub written: Option<Written>,
     /// What the image lacks for the format (WSL's validator checks).

@@ -6,7 +6,7 @@ use crate::error::{Error, Result, io_error};
 use std::path::PathBuf;
 use step_01_registry::Reference;
 use step_01_registry::manifest::{
-    DOCKER_MANIFEST, Descriptor, ImageManifest, OCI_MANIFEST, sha256_digest,
+    DOCKER_MANIFEST, Descriptor, Digest, ImageManifest, OCI_MANIFEST, sha256_digest,
 };
 use step_02_layers::images;
 use step_02_layers::store::Store;
@@ -198,7 +198,6 @@ fn oci_layer_type(docker: &str) -> &str {
 }
 
 /// The blob's file name in a layout: `blobs/sha256/<hex>`.
-pub fn blob_name(digest: &str) -> String {
-    let (algorithm, hex) = digest.split_once(':').unwrap_or(("sha256", digest));
-    format!("blobs/{algorithm}/{hex}")
+pub fn blob_name(digest: &Digest) -> String {
+    format!("blobs/sha256/{}", digest.hex())
 }

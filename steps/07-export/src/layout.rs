@@ -176,7 +176,7 @@ fn repositories(image: &StoredImage) -> Vec<u8> {
         .manifest
         .layers
         .last()
-        .map(|l| l.digest.rsplit(':').next().unwrap_or(&l.digest).to_string());
+        .map(|l| l.digest.hex().to_string());
     let value = match (repo_tag(&image.reference), top) {
         (Some(name), Some(top)) => {
             let (repository, tag) = name.rsplit_once(':').unwrap_or((&name, "latest"));

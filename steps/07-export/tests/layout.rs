@@ -8,6 +8,7 @@ use common::{DOCKER_ARCHIVE, OCI_LAYOUT, Podman, Setup, peer, run};
 use sha2::{Digest as _, Sha256};
 use std::path::Path;
 use step_01_registry::Reference;
+use step_01_registry::digest::Digest;
 use step_02_layers::tree::{self, ListingOptions};
 use step_07_export::export::fetch_missing;
 use step_07_export::{Error, ExportOptions, Output, export};
@@ -86,7 +87,7 @@ fn a_docker_manifest_goes_into_the_layout_in_oci_form() {
         },
     );
     workshop::check_eq!(
-        exported.oci_digest.as_deref(),
+        exported.oci_digest.as_ref().map(|d| d.as_str()),
         Some(indexed_digest(&dir).as_str()),
         read = OCI_LAYOUT,
         "the export reports the digest of the manifest in OCI form"
@@ -282,10 +283,11 @@ fn a_layer_missing_from_the_cache_is_named_and_pull_brings_it_back() {
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(setup.store().manifest_path(&layers)).unwrap())
             .unwrap();
-    let digest = manifest["layers"][1]["digest"]
+    let digest: Digest = manifest["layers"][1]["digest"]
         .as_str()
         .unwrap()
-        .to_string();
+        .parse()
+        .unwrap();
     std::fs::remove_file(setup.store().blob_path(&digest)).unwrap();
     let path = setup.out.path().join("layers.oci.tar");
     let got = export(
@@ -300,7 +302,7 @@ fn a_layer_missing_from_the_cache_is_named_and_pull_brings_it_back() {
         other => panic!("expected Error::MissingBlob, got {other:?}"),
     };
     workshop::check!(
-        message.contains(&digest) && message.contains("--pull"),
+        message.contains(digest.as_str()) && message.contains("--pull"),
         expected = format!("a message naming {digest} and --pull"),
         got = &message,
         read = OCI_LAYOUT,
