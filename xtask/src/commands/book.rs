@@ -6,6 +6,12 @@
 //! includes nothing, so this command checks first that every included file
 //! exists and holds its `ANCHOR: name` and `ANCHOR_END: name` lines, and
 //! that every step's chapter exists.
+//!
+//! The book also shows the runner's output, which names exercise regions by
+//! file and line (`EXERCISE(parse-reference) at steps/01-x/src/lib.rs:39`).
+//! Those places move whenever code above them does, so each one is checked
+//! against the marker's line, in the reference or, as right after `just
+//! start`, in the stubbed file.
 
 use std::fs;
 use std::io::Write;
@@ -14,7 +20,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{Course, Verdict, files};
+use crate::{Course, Verdict, files, regions};
 
 /// What to do once the includes check out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +43,7 @@ pub fn run(course: &Course, mode: Mode, out: &mut dyn Write) -> Result<Verdict> 
         );
     }
     let mut problems = check_includes(course.root(), &book.join("src"))?;
+    problems.extend(check_exercise_places(course.root(), &book.join("src"))?);
     for step in course.steps()? {
         if !book.join("src").join(&step.chapter).is_file() {
             problems.push(format!(
@@ -62,7 +69,10 @@ pub fn run(course: &Course, mode: Mode, out: &mut dyn Write) -> Result<Verdict> 
         )?;
         return Ok(Verdict::Fail);
     }
-    writeln!(out, "book: every include resolves.")?;
+    writeln!(
+        out,
+        "book: every include resolves, and every exercise place it shows is where the marker is."
+    )?;
     out.flush()?;
     let mut mdbook = Command::new("mdbook");
     mdbook.current_dir(course.root());
@@ -103,6 +113,91 @@ pub fn check_includes(root: &Path, src: &Path) -> Result<Vec<String>> {
         }
     }
     Ok(problems)
+}
+
+/// Every place in the Markdown files under `src` that names an exercise
+/// region by file and line (`EXERCISE(id) at path:line`, `exercise id
+/// (path:line)`) where that line does not hold the region's marker, neither
+/// in the file as it is nor with every region stubbed; as
+/// `chapter:line: problem`, paths from `root`.
+pub fn check_exercise_places(root: &Path, src: &Path) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    for chapter in files::with_extension(src, "md")? {
+        let text = fs::read_to_string(&chapter)
+            .with_context(|| format!("could not read {}", chapter.display()))?;
+        let shown = chapter.strip_prefix(root).unwrap_or(&chapter).display();
+        for (index, line) in text.lines().enumerate() {
+            for (id, path, at) in exercise_places(line) {
+                if let Err(problem) = marker_at(root, id, path, at) {
+                    problems.push(format!("{shown}:{}: {problem}", index + 1));
+                }
+            }
+        }
+    }
+    Ok(problems)
+}
+
+/// The `(id, path, line)` of each exercise place in one line of the book.
+fn exercise_places(line: &str) -> Vec<(&str, &str, usize)> {
+    let mut found = Vec::new();
+    let patterns: [(&str, &str, &str); 2] = [("EXERCISE(", ") at ", ""), ("exercise ", " (", ")")];
+    for (before, between, after) in patterns {
+        let mut rest = line;
+        while let Some(start) = rest.find(before) {
+            rest = &rest[start + before.len()..];
+            let Some((id, tail)) = rest.split_once(between) else {
+                break;
+            };
+            let place = tail
+                .split(|c: char| {
+                    c.is_whitespace()
+                        || matches!(c, '`' | ',' | ';')
+                        || (c == ')' && !after.is_empty())
+                })
+                .next()
+                .unwrap_or("");
+            let Some((path, at)) = place.rsplit_once(':') else {
+                continue;
+            };
+            let valid_id =
+                !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+            if let (true, true, Ok(at)) = (valid_id, path.ends_with(".rs"), at.parse()) {
+                found.push((id, path, at));
+            }
+        }
+    }
+    found
+}
+
+/// Whether line `at` of `path` holds `EXERCISE(id)`, as the file is or
+/// with every region stubbed; else what is wrong.
+fn marker_at(root: &Path, id: &str, path: &str, at: usize) -> Result<(), String> {
+    let text = fs::read_to_string(root.join(path)).map_err(|_| format!("{path} does not exist"))?;
+    let found = regions::parse(Path::new(path), &text).map_err(|e| e.message)?;
+    let Some(region) = found.iter().find(|r| r.id == id) else {
+        return Err(format!("{path} has no exercise `{id}`"));
+    };
+    let step = path
+        .strip_prefix("steps/")
+        .and_then(|p| p.get(..2))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let stubbed = regions::stub(&text, &found, step);
+    let stubbed_line = regions::parse(Path::new(path), &stubbed)
+        .ok()
+        .and_then(|r| r.into_iter().find(|r| r.id == id))
+        .map(|r| r.line);
+    if region.line == at || stubbed_line == Some(at) {
+        return Ok(());
+    }
+    Err(format!(
+        "{path}:{at} is named as exercise `{id}`, whose marker is at line {}{}",
+        region.line,
+        match stubbed_line {
+            Some(line) if line != region.line => format!(" ({line} once stubbed)"),
+            _ => String::new(),
+        }
+    ))
 }
 
 /// The `include path:anchor` texts of one line's `{{#include ...}}` and
@@ -172,6 +267,47 @@ mod tests {
         assert_eq!(
             includes(line),
             ["include ../a.rs:x", "rustdoc_include c.rs:1:5"]
+        );
+    }
+
+    #[test]
+    fn exercise_places_shown_in_the_book_must_be_where_the_markers_are() {
+        let root = tempfile::tempdir().unwrap();
+        let src = root.path().join("book/src");
+        fs::create_dir_all(&src).unwrap();
+        fs::create_dir_all(root.path().join("steps/01-x/src")).unwrap();
+        fs::write(
+            root.path().join("steps/01-x/src/lib.rs"),
+            "pub fn one() -> u8 {\n    \
+                 // EXERCISE(one): The first.\n    \
+                 let a = 1;\n    \
+                 let b = 2;\n    \
+                 a + b\n    \
+                 // END EXERCISE\n\
+             }\n\
+             pub fn two() -> u8 {\n    \
+                 // EXERCISE(two): The second.\n    \
+                 2\n    \
+                 // END EXERCISE\n\
+             }\n",
+        )
+        .unwrap();
+        fs::write(
+            src.join("chapter.md"),
+            "  exercise one (steps/01-x/src/lib.rs:2)\n\
+             Exercise: EXERCISE(two) at steps/01-x/src/lib.rs:9\n\
+             Exercise: EXERCISE(two) at steps/01-x/src/lib.rs:7, once stubbed\n\
+             `EXERCISE(two) at steps/01-x/src/lib.rs:3`\n\
+             exercise one (steps/01-x/src/gone.rs:2)\n\
+             an exercise in steps (not a place), and EXERCISE(id) in prose\n",
+        )
+        .unwrap();
+        assert_eq!(
+            check_exercise_places(root.path(), &src).unwrap(),
+            [
+                "book/src/chapter.md:4: steps/01-x/src/lib.rs:3 is named as exercise `two`, whose marker is at line 9 (7 once stubbed)",
+                "book/src/chapter.md:5: steps/01-x/src/gone.rs does not exist",
+            ]
         );
     }
 
