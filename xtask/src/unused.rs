@@ -58,7 +58,9 @@ pub fn helpers_only_regions_use(
     text: &str,
     regions: &[(std::ops::Range<usize>, std::ops::Range<usize>)],
 ) -> Vec<(String, Vec<usize>)> {
-    let tests_at = text.find("\n#[cfg(test)]").map_or(text.len(), |at| at + 1);
+    let tests_at = text
+        .find("\n#[cfg(test)]\nmod ")
+        .map_or(text.len(), |at| at + 1);
     let mut found = Vec::new();
     let mut offset = 0;
     for line in text[..tests_at].split_inclusive('\n') {
@@ -75,7 +77,8 @@ pub fn helpers_only_regions_use(
         };
         let name: String = rest.chars().take_while(|c| is_ident(*c)).collect();
         let follows = if is_fn { '(' } else { ':' };
-        if name.is_empty() || !rest[name.len()..].starts_with(follows) {
+        // `const _: () = ...;` names nothing that could be used.
+        if name.is_empty() || name.starts_with('_') || !rest[name.len()..].starts_with(follows) {
             continue;
         }
         // `impl Trait` in a parameter makes it generic; returned, it does not.

@@ -348,12 +348,18 @@ fn digests_that_are_not_sha256_are_refused_before_they_become_paths() {
         .create();
     let (client, _) = client(&reference_for(&server, "me/app:v1"), None);
     let error = manifest::fetch(&client, "me/app", "v1").unwrap_err();
-    workshop::check_eq!(
-        error.to_string(),
-        "manifest me/app:v1: digest \"sha256:../../../../tmp/evil\" is not sha256: followed by \
-         64 lowercase hex digits; the registry is broken or hostile",
-        read = "step-01-registry.md#digests",
-        "the error for a manifest naming a layer by a path instead of a digest"
+    // serde may add where in the JSON it was (` at line 1 column 250`),
+    // depending on how the manifest was read: the rest is fixed.
+    let message = error.to_string();
+    workshop::check!(
+        message.starts_with(
+            "manifest me/app:v1: digest \"sha256:../../../../tmp/evil\" is not sha256: \
+             followed by 64 lowercase hex digits"
+        ) && message.ends_with("; the registry is broken or hostile"),
+        expected = "manifest me/app:v1: digest \"sha256:../../../../tmp/evil\" is not sha256: \
+                    followed by 64 lowercase hex digits; the registry is broken or hostile",
+        got = message,
+        read = "step-01-registry.md#digests-as-a-type",
     );
 }
 

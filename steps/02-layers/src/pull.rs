@@ -176,15 +176,16 @@ fn download_and_flatten(
         options.jobs,
         |&index| {
             let report = |bytes| progress.downloaded(index, bytes);
-            let fetched = download::fetch_blob(client, store, repository, &layers[index], &report);
-            (index, fetched)
+            download::fetch_blob(client, store, repository, &layers[index], &report)
+                .map(|fetched| (index, fetched))
         },
         |finished| apply_in_order(resolved, rootfs, options, progress, finished),
     )
 }
 
-/// A layer's index and its blob in the cache, or why it is not there.
-type Fetched = (usize, Result<(PathBuf, Source)>);
+/// Downloads as they finish: a layer's index and its blob in the cache, or
+/// why it is not there.
+type Downloads<'a> = workers::Finished<'a, (usize, (PathBuf, Source)), Error>;
 
 // ANCHOR: apply_in_order
 fn apply_in_order(
@@ -192,7 +193,7 @@ fn apply_in_order(
     rootfs: &Path,
     options: &PullOptions,
     progress: &dyn Progress,
-    mut finished: workers::Finished<'_, Fetched>,
+    mut finished: Downloads<'_>,
 ) -> Result<(Vec<Source>, Vec<SkippedAttribute>)> {
     let layers = &resolved.image.layers;
     // Blobs in by digest; a repeated layer finds its blob here already.
@@ -205,10 +206,11 @@ fn apply_in_order(
     for (index, layer) in layers.iter().enumerate() {
         let first_use = applied.insert(layer.digest.as_str());
         while !ready.contains_key(layer.digest.as_str()) {
-            let (_, (arrived, fetched)) = finished
+            let (_, fetched) = finished
                 .next()
                 .expect("every distinct blob is reported before the workers stop");
-            ready.insert(layers[arrived].digest.as_str(), fetched?);
+            let (arrived, fetched) = fetched?;
+            ready.insert(layers[arrived].digest.as_str(), fetched);
         }
         let (path, source) = ready[layer.digest.as_str()].clone();
         let source = if first_use { source } else { Source::Repeated };

@@ -38,7 +38,7 @@ pub enum Error {
     NeedsTag { reference: String },
 
     #[error(
-        "{path} is not a directory: --from takes the root filesystem to push, such as ./rootfs"
+        "{path}: no such directory; --from takes the root filesystem to push, such as ./rootfs"
     )]
     NotADirectory { path: PathBuf },
 }

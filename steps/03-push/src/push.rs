@@ -138,22 +138,23 @@ fn upload_all(
     workers::run(
         blobs,
         options.jobs,
-        |blob| {
+        |blob| -> Result<Outcome> {
             let mount_from = prepared.mount_from.as_deref();
-            upload::upload(
+            let outcome = upload::upload(
                 client,
                 &reference.repository,
                 blob,
                 mount_from,
                 &options.upload,
-            )
+            )?;
+            // Reported by the worker, as each blob is confirmed.
+            progress.blob(&blob.digest, blob.size, outcome);
+            Ok(outcome)
         },
         |finished| {
             let mut outcomes = vec![None; blobs.len()];
             for (index, outcome) in finished {
-                let outcome = outcome?;
-                progress.blob(&blobs[index].digest, blobs[index].size, outcome);
-                outcomes[index] = Some(outcome);
+                outcomes[index] = Some(outcome?);
             }
             Ok(blobs
                 .iter()
@@ -199,7 +200,10 @@ fn prepare(store: &Store, reference: &Reference, options: &PushOptions) -> Resul
     let stored = store.image_dir(reference);
     let dir = options.from.clone().unwrap_or_else(|| stored.clone());
     if !dir.is_dir() {
-        return Err(not_stored(store, reference));
+        return Err(match &options.from {
+            Some(from) => crate::Error::NotADirectory { path: from.clone() },
+            None => not_stored(store, reference),
+        });
     }
     let base = read_stored(store, reference);
     let record = store.record(reference);

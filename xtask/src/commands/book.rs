@@ -126,43 +126,62 @@ pub fn check_exercise_places(root: &Path, src: &Path) -> Result<Vec<String>> {
         let text = fs::read_to_string(&chapter)
             .with_context(|| format!("could not read {}", chapter.display()))?;
         let shown = chapter.strip_prefix(root).unwrap_or(&chapter).display();
-        for (index, line) in text.lines().enumerate() {
-            for (id, path, at) in exercise_places(line) {
+        // Prose wraps, so a place may start on one line and end on the
+        // next: each paragraph is read as one line, each of its lines
+        // remembered by where it starts.
+        let mut starts: Vec<(usize, usize)> = Vec::new();
+        let mut paragraph = String::new();
+        let lines = text.lines().chain(std::iter::once(""));
+        for (index, line) in lines.enumerate() {
+            if !line.trim().is_empty() {
+                starts.push((paragraph.len(), index + 1));
+                paragraph.push_str(line.trim());
+                paragraph.push(' ');
+                continue;
+            }
+            for (offset, id, path, at) in exercise_places(&paragraph) {
                 if let Err(problem) = marker_at(root, id, path, at) {
-                    problems.push(format!("{shown}:{}: {problem}", index + 1));
+                    let line = starts
+                        .iter()
+                        .rev()
+                        .find(|(start, _)| *start <= offset)
+                        .map_or(index, |(_, line)| *line);
+                    problems.push(format!("{shown}:{line}: {problem}"));
                 }
             }
+            starts.clear();
+            paragraph.clear();
         }
     }
     Ok(problems)
 }
 
-/// The `(id, path, line)` of each exercise place in one line of the book.
-fn exercise_places(line: &str) -> Vec<(&str, &str, usize)> {
+/// The `(offset, id, path, line)` of each exercise place in `text`.
+fn exercise_places(text: &str) -> Vec<(usize, &str, &str, usize)> {
     let mut found = Vec::new();
-    let patterns: [(&str, &str, &str); 2] = [("EXERCISE(", ") at ", ""), ("exercise ", " (", ")")];
-    for (before, between, after) in patterns {
-        let mut rest = line;
-        while let Some(start) = rest.find(before) {
-            rest = &rest[start + before.len()..];
-            let Some((id, tail)) = rest.split_once(between) else {
+    for (before, between) in [("EXERCISE(", ") at "), ("exercise ", " (")] {
+        let mut from = 0;
+        while let Some(start) = text[from..].find(before) {
+            let offset = from + start;
+            from = offset + before.len();
+            let Some((id, tail)) = text[from..].split_once(between) else {
                 break;
             };
             let place = tail
-                .split(|c: char| {
-                    c.is_whitespace()
-                        || matches!(c, '`' | ',' | ';')
-                        || (c == ')' && !after.is_empty())
-                })
+                .split(|c: char| c.is_whitespace() || matches!(c, '`' | ',' | ';' | ')'))
                 .next()
                 .unwrap_or("");
             let Some((path, at)) = place.rsplit_once(':') else {
                 continue;
             };
-            let valid_id =
-                !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+            // `:39.` at the end of a sentence.
+            let at = at.trim_end_matches('.');
+            let valid_id = !id.is_empty()
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
             if let (true, true, Ok(at)) = (valid_id, path.ends_with(".rs"), at.parse()) {
-                found.push((id, path, at));
+                found.push((offset, id, path, at));
             }
         }
     }
@@ -297,16 +316,22 @@ mod tests {
             "  exercise one (steps/01-x/src/lib.rs:2)\n\
              Exercise: EXERCISE(two) at steps/01-x/src/lib.rs:9\n\
              Exercise: EXERCISE(two) at steps/01-x/src/lib.rs:7, once stubbed\n\
+             \n\
              `EXERCISE(two) at steps/01-x/src/lib.rs:3`\n\
+             \n\
              exercise one (steps/01-x/src/gone.rs:2)\n\
-             an exercise in steps (not a place), and EXERCISE(id) in prose\n",
+             \n\
+             an exercise in steps (not a place), and EXERCISE(id) in prose,\n\
+             where a wrapped EXERCISE(one) at\n\
+             steps/01-x/src/lib.rs:1. is still read\n",
         )
         .unwrap();
         assert_eq!(
             check_exercise_places(root.path(), &src).unwrap(),
             [
-                "book/src/chapter.md:4: steps/01-x/src/lib.rs:3 is named as exercise `two`, whose marker is at line 9 (7 once stubbed)",
-                "book/src/chapter.md:5: steps/01-x/src/gone.rs does not exist",
+                "book/src/chapter.md:5: steps/01-x/src/lib.rs:3 is named as exercise `two`, whose marker is at line 9 (7 once stubbed)",
+                "book/src/chapter.md:7: steps/01-x/src/gone.rs does not exist",
+                "book/src/chapter.md:10: steps/01-x/src/lib.rs:1 is named as exercise `one`, whose marker is at line 2",
             ]
         );
     }

@@ -34,7 +34,6 @@ pub(super) struct Meta {
     pub mtime: i64,
 }
 
-#[allow(dead_code, reason = "only write-entry's solution calls the setters")]
 impl Meta {
     pub(super) fn of(header: &tar::Header) -> io::Result<Meta> {
         let id = |value: u64| {
@@ -52,7 +51,11 @@ impl Meta {
     fn time(&self) -> TimeSpec {
         TimeSpec::new(self.mtime, 0)
     }
+}
 
+/// Setting an entry's owner, mode and times on what was created for it.
+#[allow(dead_code, reason = "only write-entry's solution calls them")]
+impl Meta {
     /// Sets the owner of the node at `path`, never following a symlink,
     /// when privileged; an unprivileged user keeps what it creates.
     pub(super) fn set_owner(&self, path: &Path, options: &Options) -> io::Result<()> {
