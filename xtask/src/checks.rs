@@ -120,9 +120,10 @@ pub fn run_only(
         };
         if running && idle > timeout && !hung {
             hung = true;
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", child.id())])
-                .status();
+            // The whole process group: cargo, the test binaries it runs,
+            // and whatever a hung check started.
+            let group = nix::unistd::Pid::from_raw(child.id() as i32);
+            let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
         }
         std::thread::sleep(Duration::from_millis(100));
     };
