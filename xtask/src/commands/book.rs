@@ -289,15 +289,25 @@ mod tests {
         );
     }
 
+    /// A course in a temporary directory with these files (paths from its
+    /// root), and its `book/src`.
+    fn course_with(files: &[(&str, &str)]) -> (tempfile::TempDir, std::path::PathBuf) {
+        let root = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let path = root.path().join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        let src = root.path().join("book/src");
+        (root, src)
+    }
+
     #[test]
     fn exercise_places_shown_in_the_book_must_be_where_the_markers_are() {
-        let root = tempfile::tempdir().unwrap();
-        let src = root.path().join("book/src");
-        fs::create_dir_all(&src).unwrap();
-        fs::create_dir_all(root.path().join("steps/01-x/src")).unwrap();
-        fs::write(
-            root.path().join("steps/01-x/src/lib.rs"),
-            "pub fn one() -> u8 {\n    \
+        let (root, src) = course_with(&[
+            (
+                "steps/01-x/src/lib.rs",
+                "pub fn one() -> u8 {\n    \
                  // EXERCISE(one): The first.\n    \
                  let a = 1;\n    \
                  let b = 2;\n    \
@@ -309,11 +319,10 @@ mod tests {
                  2\n    \
                  // END EXERCISE\n\
              }\n",
-        )
-        .unwrap();
-        fs::write(
-            src.join("chapter.md"),
-            "  exercise one (steps/01-x/src/lib.rs:2)\n\
+            ),
+            (
+                "book/src/chapter.md",
+                "  exercise one (steps/01-x/src/lib.rs:2)\n\
              Exercise: EXERCISE(two) at steps/01-x/src/lib.rs:9\n\
              Exercise: EXERCISE(two) at steps/01-x/src/lib.rs:7, once stubbed\n\
              \n\
@@ -324,8 +333,8 @@ mod tests {
              an exercise in steps (not a place), and EXERCISE(id) in prose,\n\
              where a wrapped EXERCISE(one) at\n\
              steps/01-x/src/lib.rs:1. is still read\n",
-        )
-        .unwrap();
+            ),
+        ]);
         assert_eq!(
             check_exercise_places(root.path(), &src).unwrap(),
             [
@@ -338,25 +347,21 @@ mod tests {
 
     #[test]
     fn missing_files_and_anchors_are_named_with_chapter_and_line() {
-        let root = tempfile::tempdir().unwrap();
-        let src = root.path().join("book/src");
-        fs::create_dir_all(&src).unwrap();
-        fs::create_dir_all(root.path().join("code")).unwrap();
-        fs::write(
-            root.path().join("code/lib.rs"),
-            "// ANCHOR: parse\nfn parse() {}\n// ANCHOR_END: parse\n// ANCHOR: half\n",
-        )
-        .unwrap();
-        fs::write(
-            src.join("chapter.md"),
-            "# Chapter\n\
+        let (root, src) = course_with(&[
+            (
+                "code/lib.rs",
+                "// ANCHOR: parse\nfn parse() {}\n// ANCHOR_END: parse\n// ANCHOR: half\n",
+            ),
+            (
+                "book/src/chapter.md",
+                "# Chapter\n\
              {{#include ../../code/lib.rs:parse}}\n\
              {{#include ../../code/lib.rs:2:3}}\n\
              {{#rustdoc_include ../../code/lib.rs:half}}\n\
              {{#include ../../code/gone.rs:parse}}\n\
              {{#include ../../code/lib.rs:parser}}\n",
-        )
-        .unwrap();
+            ),
+        ]);
         assert_eq!(
             check_includes(root.path(), &src).unwrap(),
             [
