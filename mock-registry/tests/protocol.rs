@@ -9,6 +9,9 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION, RANGE};
 use serde_json::Value;
 
 fn client() -> Client {
+    // Built with the rest of the workspace, reqwest has TLS without a
+    // default crypto provider (see the workspace's Cargo.toml): install one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

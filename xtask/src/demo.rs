@@ -36,6 +36,9 @@ pub fn demo(
     }
     let registry = builder.start().context("starting the bundled registry")?;
     let base = registry.url();
+    // reqwest's TLS comes without a default crypto provider (see the
+    // workspace's Cargo.toml): install one, as the tool does.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = Client::new();
 
     writeln!(out, "The bundled registry is up at {base}, holding:")?;

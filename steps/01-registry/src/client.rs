@@ -137,6 +137,9 @@ impl Client {
             "https"
         };
         let base = format!("{scheme}://{}", reference.api_host());
+        // HTTPS uses ring, installed as the process's default the first time
+        // (later calls find it there and change nothing).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::blocking::Client::builder()
             // Redirects are followed by hand, to drop credentials on the way.
             .redirect(reqwest::redirect::Policy::none())
