@@ -89,11 +89,16 @@ pub fn bench_main(name: &str, children: &[Child], run: fn() -> BenchResult<()>) 
 }
 
 /// Where the benchmark keeps its files: the target directory this binary was
-/// built in (`<target>/release/deps/<bench>-<hash>`), wherever that is.
+/// built in (`<target>/<host tuple>/release/deps/<bench>-<hash>`, or without
+/// the tuple), wherever that is.
 pub fn target_dir() -> BenchResult<PathBuf> {
     let exe = std::env::current_exe()?;
+    // Cargo tags the target directory, and the one per tuple inside it, with
+    // a CACHEDIR.TAG: the outermost of them is the target directory.
     exe.ancestors()
-        .nth(3)
+        .skip(3)
+        .take_while(|dir| dir.join("CACHEDIR.TAG").is_file())
+        .last()
         .map(Path::to_path_buf)
         .ok_or_else(|| format!("{} is not in a cargo target directory", exe.display()).into())
 }

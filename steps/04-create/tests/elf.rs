@@ -434,9 +434,9 @@ fn a_string_table_past_the_end_is_malformed_not_a_panic() {
 fn a_binary_cut_anywhere_is_an_error_never_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cut");
-    // A static binary if there is one, and this check's own executable,
-    // which is dynamically linked.
-    let binaries: Vec<PathBuf> = [PathBuf::from("/bin/busybox")]
+    // A static binary if there is one, a dynamically linked one, and this
+    // check's own executable (a static PIE, see .cargo/config.toml).
+    let binaries: Vec<PathBuf> = [PathBuf::from("/bin/busybox"), PathBuf::from("/bin/ls")]
         .into_iter()
         .filter(|p| p.exists())
         .chain(std::env::current_exe().ok())
