@@ -10,13 +10,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 /// The Debian package that brings each peer.
-const PACKAGES: [(&str, &str); 6] = [
+const PACKAGES: [(&str, &str); 7] = [
     ("skopeo", "skopeo"),
     ("umoci", "umoci"),
     ("docker-registry", "docker-registry"),
     ("htpasswd", "apache2-utils"),
     ("busybox", "busybox-static"),
     ("getcap", "libcap2-bin"),
+    ("openssl", "openssl"),
 ];
 
 /// Finds a peer tool on PATH. When it is missing the test is skipped, unless
@@ -53,8 +54,13 @@ impl Served {
     /// Starts `mock-registry serve --addr 127.0.0.1:0 ARGS...` and waits for the
     /// line that tells the address it listens on.
     pub fn start(args: &[&str]) -> Served {
+        Served::start_at("127.0.0.1", args)
+    }
+
+    /// [`Served::start`] on another of this machine's addresses.
+    pub fn start_at(ip: &str, args: &[&str]) -> Served {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mock-registry"))
-            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(["serve", "--addr", &format!("{ip}:0")])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -98,7 +104,13 @@ pub struct Distribution {
 impl Distribution {
     /// Starts it, open to anyone.
     pub fn start() -> Option<Distribution> {
-        Distribution::start_with(None)
+        Distribution::start_with(None, None)
+    }
+
+    /// Starts it open to anyone, speaking HTTPS on `tls.ip` with
+    /// `tls.certificate`; `host` is then `tls.name:PORT`.
+    pub fn with_tls(tls: &Tls) -> Option<Distribution> {
+        Distribution::start_with(None, Some(tls))
     }
 
     /// Starts it with HTTP Basic auth for one user (an htpasswd file made
@@ -113,14 +125,15 @@ impl Distribution {
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), &output.stdout).unwrap();
         let (_, path) = file.keep().unwrap();
-        Distribution::start_with(Some(&path))
+        Distribution::start_with(Some(&path), None)
     }
 
-    fn start_with(htpasswd: Option<&Path>) -> Option<Distribution> {
+    fn start_with(htpasswd: Option<&Path>, tls: Option<&Tls>) -> Option<Distribution> {
         let binary = peer("docker-registry")?;
         let store = tempfile::tempdir().unwrap();
+        let ip = tls.map_or("127.0.0.1", |tls| tls.ip.as_str());
         // The port is chosen here and released just before the registry binds it.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
+        let port = std::net::TcpListener::bind((ip, 0))
             .unwrap()
             .local_addr()
             .unwrap()
@@ -131,8 +144,15 @@ impl Distribution {
                 path.display()
             )
         });
+        let certificate = tls.map_or(String::new(), |tls| {
+            format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                tls.certificate.display(),
+                tls.key.display()
+            )
+        });
         let config = format!(
-            "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
+            "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {ip}:{port}\n{certificate}{auth}",
             store.path().join("data").display()
         );
         let config_path = store.path().join("config.yml");
@@ -156,10 +176,11 @@ impl Distribution {
             }
         }
         std::thread::spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
+        let name = tls.map_or("127.0.0.1", |tls| tls.name.as_str());
         Some(Distribution {
             child,
             _store: store,
-            host: format!("127.0.0.1:{port}"),
+            host: format!("{name}:{port}"),
         })
     }
 }
@@ -168,6 +189,128 @@ impl Drop for Distribution {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A certificate authority made for one test, and a server certificate it
+/// signed for `name`, this machine's name, which resolves to `ip`, a
+/// loopback address. Made with `openssl`, in a temporary directory.
+pub struct Tls {
+    _dir: tempfile::TempDir,
+    /// The CA's certificate, PEM: what `SSL_CERT_FILE` names to trust it.
+    pub ca: PathBuf,
+    pub certificate: PathBuf,
+    pub key: PathBuf,
+    pub name: String,
+    pub ip: String,
+}
+
+impl Tls {
+    /// `None` (skipped, with the reason) where `openssl` is missing or this
+    /// machine's name does not lead back to it: `localhost` and loopback
+    /// addresses are spoken to in plain HTTP, so HTTPS needs another name.
+    pub fn make() -> Option<Tls> {
+        let openssl = peer("openssl")?;
+        let name = nix::unistd::gethostname()
+            .ok()
+            .and_then(|name| name.into_string().ok())
+            .filter(|name| !name.is_empty() && name != "localhost");
+        let ip = name.as_ref().and_then(|name| {
+            std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), 0))
+                .ok()?
+                .map(|address| address.ip())
+                .find(|ip| ip.is_ipv4() && ip.is_loopback())
+        });
+        let (Some(name), Some(ip)) = (name, ip) else {
+            workshop::skip(
+                "this machine's name does not resolve to a loopback address (see /etc/hosts)",
+            );
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = |file: &str| dir.path().join(file);
+        let run = |args: &[&str]| {
+            let output = Command::new(&openssl)
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .expect("openssl runs");
+            assert!(
+                output.status.success(),
+                "openssl {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
+        let p256 = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ];
+        run(&[
+            &["req", "-x509"],
+            &p256[..],
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=dockerless test CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign",
+            ],
+        ]
+        .concat());
+        run(&[
+            &["req"],
+            &p256[..],
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                &format!("/CN={name}"),
+            ],
+        ]
+        .concat());
+        std::fs::write(
+            path("server.ext"),
+            format!("subjectAltName=DNS:{name}\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n"),
+        )
+        .unwrap();
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ]);
+        Some(Tls {
+            ca: path("ca.pem"),
+            certificate: path("server.pem"),
+            key: path("server.key"),
+            name,
+            ip: ip.to_string(),
+            _dir: dir,
+        })
     }
 }
 

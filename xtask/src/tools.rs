@@ -84,6 +84,14 @@ pub const PEERS: &[Peer] = &[
         statically_linked: false,
     },
     Peer {
+        name: "openssl",
+        path: None,
+        package: "openssl",
+        version_arg: "version",
+        needed: true,
+        statically_linked: false,
+    },
+    Peer {
         name: "bsdtar",
         path: None,
         package: "libarchive-tools",

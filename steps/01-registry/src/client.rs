@@ -234,6 +234,9 @@ impl Client {
                 Err(Error::Http { source, .. })
                     if source.is_connect() || source.is_timeout() || source.is_request() =>
                 {
+                    if let Some(tls) = tls_failure(&source, &self.base) {
+                        return Err(tls);
+                    }
                     let hint = if source.is_connect() {
                         format!(
                             " (is a registry running at {}? one that speaks plain HTTP and is not on this machine needs --insecure)",
@@ -543,6 +546,44 @@ pub fn causes(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// The TLS failure under `error`, if that is what it is. A certificate this
+/// machine does not trust, or a registry that answers TLS with plain HTTP,
+/// fails the same way every time, so it is reported at once rather than
+/// retried.
+fn tls_failure(error: &reqwest::Error, base: &str) -> Option<Error> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = next {
+        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+            use rustls::CertificateError::UnknownIssuer;
+            let fix = match tls {
+                rustls::Error::InvalidCertificate(UnknownIssuer) => {
+                    "no authority this machine trusts signed the registry's certificate: \
+                     if your own CA signed it, add the CA to the system's trust store \
+                     or name its PEM file in SSL_CERT_FILE"
+                }
+                rustls::Error::InvalidCertificate(_) => {
+                    "the registry's certificate is not valid for this name now \
+                     (made for another name, expired or not yet valid): \
+                     use the name it was made for, or renew it"
+                }
+                _ => "if the registry speaks plain HTTP, use --insecure",
+            };
+            return Some(Error::Tls {
+                url: base.to_string(),
+                reason: tls.to_string(),
+                fix,
+            });
+        }
+        // rustls's error arrives wrapped in `io::Error`s, whose `source`
+        // skips what they wrap: `get_ref` is the way in.
+        next = match cause.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as _),
+            None => cause.source(),
+        };
+    }
+    None
 }
 
 /// Whether two URLs share scheme, host and port.

@@ -103,6 +103,15 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// TLS with the registry failed: its certificate is not trusted here,
+    /// or it does not speak TLS at all. Retrying cannot mend either.
+    #[error("cannot talk TLS to {url}: {reason}; {fix}")]
+    Tls {
+        url: String,
+        reason: String,
+        fix: &'static str,
+    },
+
     #[error("gave up on {url} after {attempts} attempts: {last}")]
     Retries {
         url: String,
@@ -155,7 +164,7 @@ impl Error {
             Error::NotFound { .. } | Error::NoMatchingPlatform { .. } => Kind::NotFound,
             Error::Unauthorized { .. } | Error::Token { .. } => Kind::Refused,
             Error::DigestMismatch { .. } | Error::Manifest { .. } => Kind::Integrity,
-            Error::Http { .. } | Error::Retries { .. } => Kind::Network,
+            Error::Http { .. } | Error::Tls { .. } | Error::Retries { .. } => Kind::Network,
             // A helper missing or failing is this machine's setup, not the
             // registry's answer.
             _ => Kind::Other,

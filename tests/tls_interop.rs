@@ -1,0 +1,115 @@
+//! HTTPS, as against Docker Hub, but on this machine: the CNCF distribution
+//! registry serving TLS with a certificate from a CA made for the test.
+//! `dockerless` pushes and pulls through it once the CA is trusted
+//! (`SSL_CERT_FILE`), and otherwise fails at once with what to do, as it
+//! does for a registry that answers HTTPS in plain HTTP.
+
+mod support;
+
+use assert_cmd::Command;
+use std::path::Path;
+use support::{Distribution, Served, Tls};
+
+fn dockerless(home: &Path) -> Command {
+    let mut command = Command::cargo_bin("dockerless").unwrap();
+    command
+        .env("DOCKER_INTERNALS_HOME", home)
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR");
+    command
+}
+
+/// What the command said on stderr, with `host` (which changes every run)
+/// replaced by `HOST`.
+fn stderr(output: &std::process::Output, host: &str) -> String {
+    String::from_utf8_lossy(&output.stderr).replace(host, "HOST")
+}
+
+#[test]
+fn push_and_pull_over_tls_once_the_ca_is_trusted() {
+    let Some(tls) = Tls::make() else { return };
+    let Some(registry) = Distribution::with_tls(&tls) else {
+        return;
+    };
+    let word = workshop::random_word();
+    let rootfs = tempfile::tempdir().unwrap();
+    std::fs::write(rootfs.path().join("word"), &word).unwrap();
+    let reference = format!("{}/me/tls:v1", registry.host);
+
+    let pusher = tempfile::tempdir().unwrap();
+    dockerless(pusher.path())
+        .env("SSL_CERT_FILE", &tls.ca)
+        .args(["push", "-q", &reference, "--from"])
+        .arg(rootfs.path())
+        .assert()
+        .success();
+    let puller = tempfile::tempdir().unwrap();
+    dockerless(puller.path())
+        .env("SSL_CERT_FILE", &tls.ca)
+        .args(["pull", "-q", &reference])
+        .assert()
+        .success();
+    let pulled = puller
+        .path()
+        .join(format!("{}/me/tls/v1/word", registry.host));
+    assert_eq!(
+        std::fs::read_to_string(&pulled).ok().as_deref(),
+        Some(word.as_str()),
+        "{} after a push and a pull over HTTPS",
+        pulled.display()
+    );
+}
+
+#[test]
+fn an_untrusted_certificate_fails_at_once_and_says_how_to_trust_it() {
+    let Some(tls) = Tls::make() else { return };
+    let Some(registry) = Distribution::with_tls(&tls) else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let output = dockerless(home.path())
+        .args(["pull", &format!("{}/me/tls:v1", registry.host)])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(6),
+        "the exit code for network failures"
+    );
+    // Once, not after four attempts: retrying cannot make a CA trusted.
+    assert_eq!(
+        stderr(&output, &registry.host),
+        "dockerless: cannot talk TLS to https://HOST: invalid peer certificate: UnknownIssuer; \
+         no authority this machine trusts signed the registry's certificate: if your own CA \
+         signed it, add the CA to the system's trust store or name its PEM file in SSL_CERT_FILE\n"
+    );
+}
+
+#[test]
+fn plain_http_where_https_was_expected_says_to_use_insecure() {
+    let Some(tls) = Tls::make() else { return };
+    let served = Served::start_at(&tls.ip, &[]);
+    // The same registry, by this machine's name rather than a loopback
+    // address: spoken to in HTTPS unless --insecure says otherwise.
+    let host = served.host.replace(&tls.ip, &tls.name);
+    let reference = format!("{host}/library/hello:latest");
+    let home = tempfile::tempdir().unwrap();
+    let output = dockerless(home.path())
+        .args(["pull", &reference])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(6),
+        "the exit code for network failures"
+    );
+    assert_eq!(
+        stderr(&output, &host),
+        "dockerless: cannot talk TLS to https://HOST: received corrupt message of type \
+         InvalidContentType; if the registry speaks plain HTTP, use --insecure\n"
+    );
+    dockerless(home.path())
+        .args(["pull", "-q", "--insecure", &reference])
+        .assert()
+        .success();
+}
