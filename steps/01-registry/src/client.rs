@@ -552,7 +552,7 @@ pub fn causes(error: &dyn std::error::Error) -> String {
 /// machine does not trust, or a registry that answers TLS with plain HTTP,
 /// fails the same way every time, so it is reported at once rather than
 /// retried.
-fn tls_failure(error: &reqwest::Error, base: &str) -> Option<Error> {
+pub(crate) fn tls_failure(error: &reqwest::Error, base: &str) -> Option<Error> {
     let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(cause) = next {
         if let Some(tls) = cause.downcast_ref::<rustls::Error>() {

@@ -39,10 +39,9 @@ pub fn fetch_token(
     if let Some(credentials) = credentials {
         request = request.header(reqwest::header::AUTHORIZATION, credentials.basic_header());
     }
-    let response = request.send().map_err(|source| Error::Http {
-        url: realm.to_string(),
-        source,
-    })?;
+    let response = request
+        .send()
+        .map_err(|source| request_failed(realm, source))?;
     // The `-v` log: the URL the answer came from, query included.
     observe(response.url().as_str(), response.status().as_u16());
     let status = response.status();
@@ -200,10 +199,7 @@ pub fn fetch_oauth_token(
         .post(realm)
         .form(&form)
         .send()
-        .map_err(|source| Error::Http {
-            url: realm.to_string(),
-            source,
-        })?;
+        .map_err(|source| request_failed(realm, source))?;
     observe(response.url().as_str(), response.status().as_u16());
     let status = response.status();
     if status == reqwest::StatusCode::UNAUTHORIZED
@@ -254,6 +250,16 @@ pub fn fetch_oauth_token(
     })
 }
 // ANCHOR_END: oauth_token
+
+/// A request to the realm that got no answer: a TLS failure says what to do
+/// about it (see [`crate::client`]), anything else that the realm is out of
+/// reach.
+fn request_failed(realm: &str, source: reqwest::Error) -> Error {
+    crate::client::tls_failure(&source, realm).unwrap_or(Error::Http {
+        url: realm.to_string(),
+        source,
+    })
+}
 
 /// The two exercises of a token request on their own: the query, from a
 /// challenge made by hand, and the answer, read from bytes in memory.
