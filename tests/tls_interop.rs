@@ -79,9 +79,37 @@ fn an_untrusted_certificate_fails_at_once_and_says_how_to_trust_it() {
     // Once, not after four attempts: retrying cannot make a CA trusted.
     assert_eq!(
         stderr(&output, &registry.host),
-        "dockerless: cannot talk TLS to https://HOST: invalid peer certificate: UnknownIssuer; \
-         no authority this machine trusts signed the registry's certificate: if your own CA \
-         signed it, add the CA to the system's trust store or name its PEM file in SSL_CERT_FILE\n"
+        "dockerless: cannot talk TLS to https://HOST: invalid peer certificate: UnknownIssuer \
+         (no authority this machine trusts signed its certificate: add yours to the system's \
+         trust store (update-ca-certificates), or set SSL_CERT_FILE to a bundle holding the \
+         system's authorities and yours (it replaces the system's list))\n"
+    );
+}
+
+#[test]
+fn a_certificate_for_another_name_is_refused_and_says_so() {
+    let Some(tls) = Tls::make_for(Some("elsewhere.invalid")) else {
+        return;
+    };
+    let Some(registry) = Distribution::with_tls(&tls) else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let output = dockerless(home.path())
+        .env("SSL_CERT_FILE", &tls.ca)
+        .args(["pull", &format!("{}/me/tls:v1", registry.host)])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(6),
+        "the exit code for network failures"
+    );
+    let said = stderr(&output, &registry.host);
+    assert!(
+        said.starts_with("dockerless: cannot talk TLS to https://HOST: invalid peer certificate:")
+            && said.ends_with("(use the name its certificate was made for)\n"),
+        "expected the name mismatch and its fix, got {said:?}"
     );
 }
 
@@ -106,7 +134,8 @@ fn plain_http_where_https_was_expected_says_to_use_insecure() {
     assert_eq!(
         stderr(&output, &host),
         "dockerless: cannot talk TLS to https://HOST: received corrupt message of type \
-         InvalidContentType; if the registry speaks plain HTTP, use --insecure\n"
+         InvalidContentType (it answered in plain HTTP: for a registry that speaks only that, \
+         use --insecure)\n"
     );
     dockerless(home.path())
         .args(["pull", "-q", "--insecure", &reference])

@@ -46,7 +46,7 @@ pub fn peer(name: &str) -> Option<PathBuf> {
 /// `mock-registry serve` running as a child process; killed when dropped.
 pub struct Served {
     child: Child,
-    /// `127.0.0.1:PORT`
+    /// `IP:PORT`, `127.0.0.1:PORT` unless started elsewhere
     pub host: String,
 }
 
@@ -97,7 +97,7 @@ impl Drop for Served {
 pub struct Distribution {
     child: Child,
     _store: tempfile::TempDir,
-    /// `127.0.0.1:PORT`
+    /// `127.0.0.1:PORT`, or `NAME:PORT` with TLS
     pub host: String,
 }
 
@@ -193,8 +193,8 @@ impl Drop for Distribution {
 }
 
 /// A certificate authority made for one test, and a server certificate it
-/// signed for `name`, this machine's name, which resolves to `ip`, a
-/// loopback address. Made with `openssl`, in a temporary directory.
+/// signed, normally for `name`: this machine's name, which resolves to `ip`,
+/// one of its addresses. Made with `openssl`, in a temporary directory.
 pub struct Tls {
     _dir: tempfile::TempDir,
     /// The CA's certificate, PEM: what `SSL_CERT_FILE` names to trust it.
@@ -206,27 +206,38 @@ pub struct Tls {
 }
 
 impl Tls {
-    /// `None` (skipped, with the reason) where `openssl` is missing or this
-    /// machine's name does not lead back to it: `localhost` and loopback
-    /// addresses are spoken to in plain HTTP, so HTTPS needs another name.
+    /// A CA and a certificate for this machine's name. `None` (skipped, with
+    /// the reason) where `openssl` is missing or that name does not lead to
+    /// an address of this machine: `localhost` and loopback addresses are
+    /// spoken to in plain HTTP, so HTTPS needs another name.
     pub fn make() -> Option<Tls> {
+        Tls::make_for(None)
+    }
+
+    /// [`Tls::make`], with a certificate made for `certified` instead.
+    pub fn make_for(certified: Option<&str>) -> Option<Tls> {
         let openssl = peer("openssl")?;
         let name = nix::unistd::gethostname()
             .ok()
             .and_then(|name| name.into_string().ok())
-            .filter(|name| !name.is_empty() && name != "localhost");
-        let ip = name.as_ref().and_then(|name| {
-            std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), 0))
-                .ok()?
-                .map(|address| address.ip())
-                .find(|ip| ip.is_ipv4() && ip.is_loopback())
-        });
-        let (Some(name), Some(ip)) = (name, ip) else {
-            workshop::skip(
-                "this machine's name does not resolve to a loopback address (see /etc/hosts)",
+            .unwrap_or_default();
+        let ip = std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), 0))
+            .into_iter()
+            .flatten()
+            .map(|address| address.ip())
+            .find(|ip| ip.is_ipv4() && std::net::TcpListener::bind((*ip, 0)).is_ok());
+        let Some(ip) = ip.filter(|_| name != "localhost") else {
+            let reason = format!(
+                "needs this machine's name ({name:?}) to resolve to one of its addresses: \
+                 add `127.0.1.1 {name}` to /etc/hosts"
             );
+            if std::env::var("DOCKER_INTERNALS_REQUIRE_PEERS").as_deref() == Ok("1") {
+                panic!("{reason}");
+            }
+            workshop::skip(&reason);
             return None;
         };
+        let certified = certified.unwrap_or(&name);
         let dir = tempfile::tempdir().unwrap();
         let path = |file: &str| dir.path().join(file);
         let run = |args: &[&str]| {
@@ -277,13 +288,13 @@ impl Tls {
                 "-out",
                 "server.csr",
                 "-subj",
-                &format!("/CN={name}"),
+                &format!("/CN={certified}"),
             ],
         ]
         .concat());
         std::fs::write(
             path("server.ext"),
-            format!("subjectAltName=DNS:{name}\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n"),
+            format!("subjectAltName=DNS:{certified}\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n"),
         )
         .unwrap();
         run(&[

@@ -137,8 +137,9 @@ impl Client {
             "https"
         };
         let base = format!("{scheme}://{}", reference.api_host());
-        // HTTPS uses ring, installed as the process's default the first time
-        // (later calls find it there and change nothing).
+        // reqwest's TLS takes the process's default crypto provider (see the
+        // workspace's Cargo.toml): ring, unless the program installed
+        // another first, which is then kept.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::blocking::Client::builder()
             // Redirects are followed by hand, to drop credentials on the way.
@@ -234,7 +235,10 @@ impl Client {
                 Err(Error::Http { source, .. })
                     if source.is_connect() || source.is_timeout() || source.is_request() =>
                 {
-                    if let Some(tls) = tls_failure(&source, &self.base) {
+                    let to_registry = source
+                        .url()
+                        .is_none_or(|failed| same_origin(failed.as_str(), &self.base));
+                    if let Some(tls) = tls_failure(&source, &self.base, to_registry) {
                         return Err(tls);
                     }
                     let hint = if source.is_connect() {
@@ -548,32 +552,58 @@ pub fn causes(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// The TLS failure under `error`, if that is what it is. A certificate this
-/// machine does not trust, or a registry that answers TLS with plain HTTP,
-/// fails the same way every time, so it is reported at once rather than
-/// retried.
-pub(crate) fn tls_failure(error: &reqwest::Error, base: &str) -> Option<Error> {
+/// The TLS failure under `error`, if it is one that fails the same way every
+/// time: a certificate this machine cannot accept, or a server that answers
+/// HTTPS in plain HTTP. Those are reported at once, with what to do, rather
+/// than retried; any other TLS trouble is retried like a dropped connection.
+/// `fallback` names the server when the error has no URL; `is_registry`
+/// says whether that server is the registry itself, the only one whose
+/// scheme `--insecure` changes (not a token service, not a CDN).
+pub(crate) fn tls_failure(
+    error: &reqwest::Error,
+    fallback: &str,
+    is_registry: bool,
+) -> Option<Error> {
+    use rustls::CertificateError as Certificate;
     let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(cause) = next {
         if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
-            use rustls::CertificateError::UnknownIssuer;
             let fix = match tls {
-                rustls::Error::InvalidCertificate(UnknownIssuer) => {
-                    "no authority this machine trusts signed the registry's certificate: \
-                     if your own CA signed it, add the CA to the system's trust store \
-                     or name its PEM file in SSL_CERT_FILE"
+                rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => {
+                    if is_registry {
+                        Some(
+                            "it answered in plain HTTP: for a registry that speaks only that, use --insecure",
+                        )
+                    } else {
+                        Some("it answered in plain HTTP where HTTPS was expected")
+                    }
                 }
-                rustls::Error::InvalidCertificate(_) => {
-                    "the registry's certificate is not valid for this name now \
-                     (made for another name, expired or not yet valid): \
-                     use the name it was made for, or renew it"
-                }
-                _ => "if the registry speaks plain HTTP, use --insecure",
+                rustls::Error::InvalidCertificate(Certificate::UnknownIssuer) => Some(
+                    "no authority this machine trusts signed its certificate: add yours to \
+                     the system's trust store (update-ca-certificates), or set SSL_CERT_FILE \
+                     to a bundle holding the system's authorities and yours (it replaces \
+                     the system's list)",
+                ),
+                rustls::Error::InvalidCertificate(
+                    Certificate::NotValidForName | Certificate::NotValidForNameContext { .. },
+                ) => Some("use the name its certificate was made for"),
+                rustls::Error::InvalidCertificate(
+                    Certificate::Expired
+                    | Certificate::ExpiredContext { .. }
+                    | Certificate::NotValidYet
+                    | Certificate::NotValidYetContext { .. },
+                ) => Some("check this machine's clock, or renew the certificate"),
+                rustls::Error::InvalidCertificate(_) => None,
+                _ => return None,
             };
+            let url = error.url().map_or_else(
+                || fallback.to_string(),
+                |url| url.origin().ascii_serialization(),
+            );
             return Some(Error::Tls {
-                url: base.to_string(),
+                url,
                 reason: tls.to_string(),
-                fix,
+                fix: fix.map_or_else(String::new, |fix| format!(" ({fix})")),
             });
         }
         // rustls's error arrives wrapped in `io::Error`s, whose `source`

@@ -103,13 +103,14 @@ pub enum Error {
         source: serde_json::Error,
     },
 
-    /// TLS with the registry failed: its certificate is not trusted here,
-    /// or it does not speak TLS at all. Retrying cannot mend either.
-    #[error("cannot talk TLS to {url}: {reason}; {fix}")]
+    /// TLS with a server failed in a way retrying cannot mend: its
+    /// certificate is refused, or it does not speak TLS at all. `fix` is
+    /// ` (what to do)`, or empty.
+    #[error("cannot talk TLS to {url}: {reason}{fix}")]
     Tls {
         url: String,
         reason: String,
-        fix: &'static str,
+        fix: String,
     },
 
     #[error("gave up on {url} after {attempts} attempts: {last}")]

@@ -52,8 +52,11 @@ pub fn run(course: &Course, out: &mut dyn Write) -> Result<Verdict> {
     for tool in crates {
         writeln!(out, "setup: {}", tool.install_command())?;
         out.flush()?;
+        // From outside the workspace, so that its .cargo/config.toml (a host
+        // target, static linking) is for this workspace's builds alone.
         let status = course
             .cargo()
+            .current_dir(std::env::temp_dir())
             .args([
                 "install",
                 "--locked",
