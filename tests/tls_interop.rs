@@ -19,9 +19,21 @@ fn dockerless(home: &Path) -> Command {
     command
 }
 
-/// What the command said on stderr, with `host` (which changes every run)
-/// replaced by `HOST`.
-fn stderr(output: &std::process::Output, host: &str) -> String {
+/// What a pull of `reference` that must fail with the exit code for network
+/// failures (6) said on stderr, with `host` (which changes every run) as
+/// `HOST`. `ca` is the authority to trust, if any.
+fn failed_pull(reference: &str, host: &str, ca: Option<&Path>) -> String {
+    let home = tempfile::tempdir().unwrap();
+    let mut command = dockerless(home.path());
+    if let Some(ca) = ca {
+        command.env("SSL_CERT_FILE", ca);
+    }
+    let output = command.args(["pull", reference]).output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(6),
+        "the exit code for network failures, pulling {reference}"
+    );
     String::from_utf8_lossy(&output.stderr).replace(host, "HOST")
 }
 
@@ -66,19 +78,14 @@ fn an_untrusted_certificate_fails_at_once_and_says_how_to_trust_it() {
     let Some(registry) = Distribution::with_tls(&tls) else {
         return;
     };
-    let home = tempfile::tempdir().unwrap();
-    let output = dockerless(home.path())
-        .args(["pull", &format!("{}/me/tls:v1", registry.host)])
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(6),
-        "the exit code for network failures"
+    let said = failed_pull(
+        &format!("{}/me/tls:v1", registry.host),
+        &registry.host,
+        None,
     );
     // Once, not after four attempts: retrying cannot make a CA trusted.
     assert_eq!(
-        stderr(&output, &registry.host),
+        said,
         "dockerless: cannot talk TLS to https://HOST: invalid peer certificate: UnknownIssuer \
          (no authority this machine trusts signed its certificate: add yours to the system's \
          trust store (update-ca-certificates), or set SSL_CERT_FILE to a bundle holding the \
@@ -94,18 +101,11 @@ fn a_certificate_for_another_name_is_refused_and_says_so() {
     let Some(registry) = Distribution::with_tls(&tls) else {
         return;
     };
-    let home = tempfile::tempdir().unwrap();
-    let output = dockerless(home.path())
-        .env("SSL_CERT_FILE", &tls.ca)
-        .args(["pull", &format!("{}/me/tls:v1", registry.host)])
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(6),
-        "the exit code for network failures"
+    let said = failed_pull(
+        &format!("{}/me/tls:v1", registry.host),
+        &registry.host,
+        Some(&tls.ca),
     );
-    let said = stderr(&output, &registry.host);
     assert!(
         said.starts_with("dockerless: cannot talk TLS to https://HOST: invalid peer certificate:")
             && said.ends_with("(use the name its certificate was made for)\n"),
@@ -121,22 +121,13 @@ fn plain_http_where_https_was_expected_says_to_use_insecure() {
     // address: spoken to in HTTPS unless --insecure says otherwise.
     let host = served.host.replace(&tls.ip, &tls.name);
     let reference = format!("{host}/library/hello:latest");
-    let home = tempfile::tempdir().unwrap();
-    let output = dockerless(home.path())
-        .args(["pull", &reference])
-        .output()
-        .unwrap();
     assert_eq!(
-        output.status.code(),
-        Some(6),
-        "the exit code for network failures"
-    );
-    assert_eq!(
-        stderr(&output, &host),
+        failed_pull(&reference, &host, None),
         "dockerless: cannot talk TLS to https://HOST: received corrupt message of type \
          InvalidContentType (it answered in plain HTTP: for a registry that speaks only that, \
          use --insecure)\n"
     );
+    let home = tempfile::tempdir().unwrap();
     dockerless(home.path())
         .args(["pull", "-q", "--insecure", &reference])
         .assert()
