@@ -30,8 +30,10 @@ fn the_tool_is_a_static_pie_where_glibc_is_the_c_library() {
         elf.interpreter,
         elf.needed
     );
-    let bytes = std::fs::read(binary).unwrap();
-    let e_type = u16::from_le_bytes([bytes[16], bytes[17]]);
+    // `e_type` follows the 16 bytes of `e_ident`.
+    let mut header = [0u8; 18];
+    std::io::Read::read_exact(&mut std::fs::File::open(binary).unwrap(), &mut header).unwrap();
+    let e_type = u16::from_le_bytes([header[16], header[17]]);
     assert_eq!(
         e_type,
         ET_DYN,

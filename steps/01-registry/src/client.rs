@@ -235,10 +235,7 @@ impl Client {
                 Err(Error::Http { source, .. })
                     if source.is_connect() || source.is_timeout() || source.is_request() =>
                 {
-                    let to_registry = source
-                        .url()
-                        .is_none_or(|failed| same_origin(failed.as_str(), &self.base));
-                    if let Some(tls) = tls_failure(&source, &self.base, to_registry) {
+                    if let Some(tls) = tls_failure(&source, &self.base, Some(&self.base)) {
                         return Err(tls);
                     }
                     let hint = if source.is_connect() {
@@ -556,27 +553,34 @@ pub fn causes(error: &dyn std::error::Error) -> String {
 /// time: a certificate this machine cannot accept, or a server that answers
 /// HTTPS in plain HTTP. Those are reported at once, with what to do, rather
 /// than retried; any other TLS trouble is retried like a dropped connection.
-/// `fallback` names the server when the error has no URL; `is_registry`
-/// says whether that server is the registry itself, the only one whose
-/// scheme `--insecure` changes (not a token service, not a CDN).
+/// `fallback` names the server when the error has no URL. `registry` is the
+/// registry's base URL, if the request was meant for it: `--insecure`
+/// changes the scheme of the registry alone (not a token service's, not a
+/// CDN's it redirects to).
 pub(crate) fn tls_failure(
     error: &reqwest::Error,
     fallback: &str,
-    is_registry: bool,
+    registry: Option<&str>,
 ) -> Option<Error> {
     use rustls::CertificateError as Certificate;
+    let is_registry = registry.is_some_and(|base| {
+        error
+            .url()
+            .is_none_or(|failed| same_origin(failed.as_str(), base))
+    });
     let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(cause) = next {
         if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
             let fix = match tls {
+                rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)
+                    if is_registry =>
+                {
+                    Some(
+                        "it answered in plain HTTP: for a registry that speaks only that, use --insecure",
+                    )
+                }
                 rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => {
-                    if is_registry {
-                        Some(
-                            "it answered in plain HTTP: for a registry that speaks only that, use --insecure",
-                        )
-                    } else {
-                        Some("it answered in plain HTTP where HTTPS was expected")
-                    }
+                    Some("it answered in plain HTTP where HTTPS was expected")
                 }
                 rustls::Error::InvalidCertificate(Certificate::UnknownIssuer) => Some(
                     "no authority this machine trusts signed its certificate: add yours to \
@@ -603,7 +607,7 @@ pub(crate) fn tls_failure(
             return Some(Error::Tls {
                 url,
                 reason: tls.to_string(),
-                fix: fix.map_or_else(String::new, |fix| format!(" ({fix})")),
+                fix,
             });
         }
         // rustls's error arrives wrapped in `io::Error`s, whose `source`

@@ -104,13 +104,13 @@ pub enum Error {
     },
 
     /// TLS with a server failed in a way retrying cannot mend: its
-    /// certificate is refused, or it does not speak TLS at all. `fix` is
-    /// ` (what to do)`, or empty.
-    #[error("cannot talk TLS to {url}: {reason}{fix}")]
+    /// certificate is refused, or it does not speak TLS at all.
+    #[error("cannot talk TLS to {url}: {reason}{}", .fix.map(|fix| format!(" ({fix})")).unwrap_or_default())]
     Tls {
         url: String,
         reason: String,
-        fix: String,
+        /// What to do about it, where that is clear.
+        fix: Option<&'static str>,
     },
 
     #[error("gave up on {url} after {attempts} attempts: {last}")]

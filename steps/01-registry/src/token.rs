@@ -255,7 +255,7 @@ pub fn fetch_oauth_token(
 /// about it (see [`crate::client`]), anything else that the realm is out of
 /// reach.
 fn request_failed(realm: &str, source: reqwest::Error) -> Error {
-    crate::client::tls_failure(&source, realm, false).unwrap_or(Error::Http {
+    crate::client::tls_failure(&source, realm, None).unwrap_or(Error::Http {
         url: realm.to_string(),
         source,
     })
